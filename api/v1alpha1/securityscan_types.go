@@ -1,0 +1,167 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PodSecurityLevel is a Pod Security Standards level.
+// +kubebuilder:validation:Enum=baseline;restricted
+type PodSecurityLevel string
+
+// Pod Security Standards levels that Palisade evaluates.
+const (
+	PodSecurityBaseline   PodSecurityLevel = "baseline"
+	PodSecurityRestricted PodSecurityLevel = "restricted"
+)
+
+// WorkloadsAnalyzer scores workloads with kubesec's rules and the Pod
+// Security Standards. Deployments, StatefulSets, DaemonSets, CronJobs, and
+// Jobs, ReplicaSets and Pods that no such controller owns are evaluated once
+// each.
+type WorkloadsAnalyzer struct {
+	// podSecurityLevel is the Pod Security Standards level a workload is
+	// held to: every check it fails at that level is a finding (baseline
+	// checks High, restricted-only checks Medium). The level each workload
+	// meets is counted in the report whatever this says.
+	// +optional
+	// +kubebuilder:default=restricted
+	PodSecurityLevel PodSecurityLevel `json:"podSecurityLevel,omitempty"`
+
+	// kubesecAdvice, when true, reports kubesec's positive rules that a
+	// workload does not meet (resource limits, service account, ...) as Low
+	// or Info findings. Rules that cost points are always reported.
+	// +optional
+	// +kubebuilder:default=true
+	KubesecAdvice *bool `json:"kubesecAdvice,omitempty"`
+}
+
+// SecurityScanSpec says what to check and when.
+// +kubebuilder:validation:XValidation:rule="has(self.workloads)",message="enable at least one analyzer (workloads)"
+// +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone needs a schedule"
+type SecurityScanSpec struct {
+	// schedule is a cron schedule: five fields (minute hour day-of-month
+	// month day-of-week) or a macro (@yearly, @monthly, @weekly, @daily,
+	// @hourly). Absent means one run per spec generation.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|\\\\S+\\\\s+\\\\S+\\\\s+\\\\S+\\\\s+\\\\S+\\\\s+\\\\S+)$')",message="schedule must be five cron fields (minute hour day-of-month month day-of-week) or one of @yearly, @monthly, @weekly, @daily, @hourly"
+	Schedule string `json:"schedule,omitempty"`
+
+	// timeZone is the IANA time zone the schedule is read in, e.g.
+	// Europe/Paris. Absent means UTC.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	TimeZone *string `json:"timeZone,omitempty"`
+
+	// suspend stops new runs, scheduled or not, while true. A run in
+	// progress finishes. When set back to false the scan runs again.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// namespaces chooses the namespaces scanned. Only a scan in the
+	// operator's own namespace may look beyond its own namespace.
+	// +optional
+	Namespaces NamespaceScope `json:"namespaces,omitempty"`
+
+	// workloads enables workload risk scoring (kubesec rules and Pod
+	// Security Standards).
+	// +optional
+	Workloads *WorkloadsAnalyzer `json:"workloads,omitempty"`
+
+	// historyLimit is how many ScanReports of this scan are kept; older ones
+	// are deleted.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	HistoryLimit *int32 `json:"historyLimit,omitempty"`
+
+	// maxFindings caps the findings stored in a report, most severe first;
+	// the summary always counts them all.
+	// +optional
+	// +kubebuilder:default=500
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=2000
+	MaxFindings *int32 `json:"maxFindings,omitempty"`
+}
+
+// SecurityScanStatus is the observed state of a SecurityScan.
+type SecurityScanStatus struct {
+	// conditions: Ready, Scanning, Degraded, ScopeRestricted.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// lastRunGeneration is the spec generation of the last run started.
+	// +optional
+	LastRunGeneration int64 `json:"lastRunGeneration,omitempty"`
+
+	// lastScheduleTime is the schedule slot of the last scheduled run.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+
+	// lastRunTime is when the last run started.
+	// +optional
+	LastRunTime *metav1.Time `json:"lastRunTime,omitempty"`
+
+	// lastSuccessfulRunTime is when the last run that succeeded finished.
+	// +optional
+	LastSuccessfulRunTime *metav1.Time `json:"lastSuccessfulRunTime,omitempty"`
+
+	// nextRunTime is the next schedule slot, when there is a schedule.
+	// +optional
+	NextRunTime *metav1.Time `json:"nextRunTime,omitempty"`
+
+	// latestReport is the name of the newest ScanReport of this scan.
+	// +optional
+	LatestReport string `json:"latestReport,omitempty"`
+
+	// activeReport is the name of the ScanReport of the run in progress.
+	// +optional
+	ActiveReport string `json:"activeReport,omitempty"`
+
+	// namespaces is the number of namespaces in scope at the last run.
+	// +optional
+	Namespaces int32 `json:"namespaces,omitempty"`
+}
+
+// SecurityScan says what Palisade checks and when; each run writes a
+// ScanReport.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=sscan,categories=palisade
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
+// +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`
+// +kubebuilder:printcolumn:name="Last Report",type=string,JSONPath=`.status.latestReport`
+// +kubebuilder:printcolumn:name="Last Run",type=date,JSONPath=`.status.lastRunTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SecurityScan struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says what to check and when.
+	// +required
+	Spec SecurityScanSpec `json:"spec"`
+	// status is written by the operator.
+	// +optional
+	Status SecurityScanStatus `json:"status,omitempty"`
+}
+
+// SecurityScanList is a list of SecurityScans.
+// +kubebuilder:object:root=true
+type SecurityScanList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SecurityScan `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&SecurityScan{}, &SecurityScanList{})
+}
