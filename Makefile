@@ -43,9 +43,13 @@ lint: ## Fail on unformatted files and vet warnings.
 	go vet ./...
 
 .PHONY: verify-gen
-verify-gen: manifests generate ## Fail if generated files differ from the markers.
-	@if [[ -n $$(git status --porcelain -- api config) ]]; then \
-	  echo "make manifests generate changed these files; commit them:"; git status --porcelain -- api config; git diff --stat -- api config; exit 1; fi
+verify-gen: controller-gen ## Fail if the generated files did not match the markers (they are regenerated).
+	@before=$$(find api config -type f -print0 | sort -z | xargs -0 sha256sum); \
+	$(MAKE) -s manifests generate >/dev/null; \
+	after=$$(find api config -type f -print0 | sort -z | xargs -0 sha256sum); \
+	if [[ "$$before" != "$$after" ]]; then \
+	  echo "make manifests generate changed generated files (now regenerated; commit them):"; \
+	  diff <(echo "$$before") <(echo "$$after") | grep '^[<>]' | awk '{print "  " $$3}' | sort -u; exit 1; fi
 
 .PHONY: test
 test: verify-gen lint envtest ## Run every unit and envtest test with -race.

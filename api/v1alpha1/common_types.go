@@ -33,6 +33,10 @@ const (
 	// outside the object's own namespace and the multi-tenancy rule narrowed
 	// the scope to that namespace.
 	ConditionScopeRestricted = "ScopeRestricted"
+	// ConditionComplete is the condition of a finished ScanReport: True
+	// when it finished (reason Succeeded or PartiallySucceeded), False when
+	// it failed; its message names what failed.
+	ConditionComplete = "Complete"
 )
 
 // Condition reasons.

@@ -1,0 +1,16 @@
+# For users with Docker: `make docker-build IMG=...`. The image is a static
+# binary on distroless, running as a non-root user.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY api/ api/
+COPY controllers/ controllers/
+COPY internal/ internal/
+COPY main.go .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /palisade .
+
+FROM gcr.io/distroless/static:nonroot
+COPY --from=build /palisade /palisade
+USER 65532:65532
+ENTRYPOINT ["/palisade"]

@@ -1,0 +1,80 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+)
+
+// Metrics are Palisade's Prometheus metrics. Labels are bounded: the scan's
+// namespace and name, a result, a severity, a category; never a per-object
+// value.
+type Metrics struct {
+	runs        *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	findings    *prometheus.GaugeVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+// NewMetrics creates the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_scan_runs_total",
+			Help: "Runs of SecurityScans that finished, by result (Complete, PartiallyComplete, Failed).",
+		}, []string{"namespace", "scan", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "palisade_scan_run_duration_seconds",
+			Help:    "Time from the start of a SecurityScan run to its end.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
+		}, []string{"namespace", "scan"}),
+		findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "palisade_scan_findings",
+			Help: "Findings of the latest finished run of a SecurityScan, by severity and category.",
+		}, []string{"namespace", "scan", "severity", "category"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "palisade_scan_last_success_timestamp_seconds",
+			Help: "Unix time at which the latest successful run of a SecurityScan finished.",
+		}, []string{"namespace", "scan"}),
+	}
+	reg.MustRegister(m.runs, m.duration, m.findings, m.lastSuccess)
+	return m
+}
+
+// DefaultMetrics are registered on controller-runtime's registry, which the
+// manager serves on its metrics endpoint.
+var DefaultMetrics = NewMetrics(metrics.Registry)
+
+// RunsCounter is palisade_scan_runs_total.
+func (m *Metrics) RunsCounter() *prometheus.CounterVec { return m.runs }
+
+// runFinished records a finished run.
+func (m *Metrics) runFinished(scan *securityv1alpha1.SecurityScan, rep *securityv1alpha1.ScanReport, byCategory map[string]securityv1alpha1.SeverityCounts) {
+	ns, name := scan.Namespace, scan.Name
+	m.runs.WithLabelValues(ns, name, string(rep.Status.Phase)).Inc()
+	if rep.Status.StartTime != nil && rep.Status.CompletionTime != nil {
+		m.duration.WithLabelValues(ns, name).Observe(rep.Status.CompletionTime.Sub(rep.Status.StartTime.Time).Seconds())
+	}
+	m.findings.DeletePartialMatch(prometheus.Labels{"namespace": ns, "scan": name})
+	for category, c := range byCategory {
+		for _, s := range []struct {
+			sev securityv1alpha1.Severity
+			n   int32
+		}{{securityv1alpha1.SeverityCritical, c.Critical}, {securityv1alpha1.SeverityHigh, c.High}, {securityv1alpha1.SeverityMedium, c.Medium}, {securityv1alpha1.SeverityLow, c.Low}, {securityv1alpha1.SeverityInfo, c.Info}} {
+			m.findings.WithLabelValues(ns, name, string(s.sev), category).Set(float64(s.n))
+		}
+	}
+	if rep.Status.Phase != securityv1alpha1.ReportFailed && rep.Status.CompletionTime != nil {
+		m.lastSuccess.WithLabelValues(ns, name).Set(float64(rep.Status.CompletionTime.Unix()))
+	}
+}
+
+// forget drops the series of a deleted scan.
+func (m *Metrics) forget(namespace, name string) {
+	l := prometheus.Labels{"namespace": namespace, "scan": name}
+	m.runs.DeletePartialMatch(l)
+	m.duration.DeletePartialMatch(l)
+	m.findings.DeletePartialMatch(l)
+	m.lastSuccess.DeletePartialMatch(l)
+}

@@ -1,0 +1,299 @@
+// Package controllers holds Palisade's reconcilers.
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/internal/analyzers/workloads"
+	"github.com/palisade-sec/palisade/internal/scan"
+	"github.com/palisade-sec/palisade/internal/schedule"
+	"github.com/palisade-sec/palisade/internal/scope"
+)
+
+// Event reasons.
+const (
+	EventRunStarted   = "RunStarted"
+	EventRunCompleted = "RunCompleted"
+	EventRunFailed    = "RunFailed"
+	EventBadSchedule  = "InvalidSchedule"
+)
+
+// SecurityScanReconciler runs SecurityScans: one ScanReport per run, on
+// creation, on each spec change and on the schedule.
+type SecurityScanReconciler struct {
+	// Client reads Palisade's own objects from the cache and writes them.
+	client.Client
+	// APIReader reads the cluster for the analyzers, page by page, without
+	// caching it.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	Metrics   *Metrics
+	// OperatorNamespace is where the operator runs; only scans there may
+	// look beyond their own namespace.
+	OperatorNamespace string
+}
+
+// +kubebuilder:rbac:groups=security.palisade.dev,resources=securityscans,verbs=get;list;watch
+// +kubebuilder:rbac:groups=security.palisade.dev,resources=securityscans/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=security.palisade.dev,resources=scanreports,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=security.palisade.dev,resources=scanreports/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces;pods,verbs=list
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets;replicasets,verbs=list
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=list
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile starts a run when one is due, carries the run in progress to its
+// end, prunes old reports and writes the scan's status.
+func (r *SecurityScanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	sc := &securityv1alpha1.SecurityScan{}
+	if err := r.Get(ctx, req.NamespacedName, sc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.forget(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("getting SecurityScan: %w", err)
+	}
+	if !sc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("securityscan", klog.KObj(sc)))
+	before := sc.Status.DeepCopy()
+	now := r.Clock.Now()
+
+	resolver := scope.Resolver{Reader: r.APIReader, OperatorNamespace: r.OperatorNamespace}
+	st := &scanState{now: now, narrowed: resolver.Narrowed(sc.Namespace, sc.Spec.Namespaces)}
+	st.sched, st.schedErr = parseSchedule(sc)
+	reports, err := r.ownedReports(ctx, sc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	st.observe(sc, reports)
+
+	if st.active == nil && st.schedErr == nil && !sc.Spec.Suspend {
+		if trigger, slot, due := st.due(sc); due {
+			if st.active, err = r.startRun(ctx, sc, trigger, slot); err != nil {
+				return ctrl.Result{}, err
+			}
+			st.observe(sc, append(reports, *st.active))
+		}
+	} else if st.active != nil {
+		if err := r.finishRun(ctx, sc, st.active, resolver); err != nil {
+			return ctrl.Result{}, err
+		}
+		st.observe(sc, reports)
+	}
+	if err := r.prune(ctx, sc, reports); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	st.setStatus(sc)
+	if !equality.Semantic.DeepEqual(before, &sc.Status) {
+		if err := r.Status().Update(ctx, sc); err != nil {
+			return ctrl.Result{}, fmt.Errorf("updating SecurityScan status: %w", err)
+		}
+	}
+	if st.schedErr != nil && (before.ObservedGeneration != sc.Generation || !isInvalidSchedule(before)) {
+		r.Recorder.Eventf(sc, nil, "Warning", EventBadSchedule, "Validate", "%v", st.schedErr)
+	}
+	return st.requeue(sc), nil
+}
+
+// ownedReports lists the scan's reports from the cache.
+func (r *SecurityScanReconciler) ownedReports(ctx context.Context, sc *securityv1alpha1.SecurityScan) ([]securityv1alpha1.ScanReport, error) {
+	list := &securityv1alpha1.ScanReportList{}
+	if err := r.List(ctx, list, client.InNamespace(sc.Namespace), client.MatchingLabels{securityv1alpha1.LabelScan: labelValue(sc.Name)}); err != nil {
+		return nil, fmt.Errorf("listing ScanReports: %w", err)
+	}
+	var out []securityv1alpha1.ScanReport
+	for _, rep := range list.Items {
+		if metav1.IsControlledBy(&rep, sc) {
+			out = append(out, rep)
+		}
+	}
+	return out, nil
+}
+
+// startRun creates the report of a new run. Its name is derived from the
+// generation or the schedule slot, so a run is never started twice: after a
+// restart, creating it again finds the existing report.
+func (r *SecurityScanReconciler) startRun(ctx context.Context, sc *securityv1alpha1.SecurityScan, trigger securityv1alpha1.RunTrigger, slot *time.Time) (*securityv1alpha1.ScanReport, error) {
+	suffix := generationSuffix(sc.Generation)
+	if slot != nil {
+		suffix = scheduleSuffix(*slot)
+	}
+	rep := &securityv1alpha1.ScanReport{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      childName(sc.Name, suffix, 253),
+			Namespace: sc.Namespace,
+			Labels: map[string]string{
+				securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
+				securityv1alpha1.LabelScan:      labelValue(sc.Name),
+			},
+		},
+		Spec: securityv1alpha1.ScanReportSpec{
+			Source:  securityv1alpha1.ReportSource{Kind: "SecurityScan", Name: sc.Name, Generation: sc.Generation},
+			Trigger: trigger,
+		},
+	}
+	if slot != nil {
+		rep.Spec.ScheduledTime = &metav1.Time{Time: *slot}
+	}
+	if err := controllerutil.SetControllerReference(sc, rep, r.Scheme); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, rep); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("creating ScanReport %s: %w", rep.Name, err)
+		}
+		if err := r.Get(ctx, client.ObjectKeyFromObject(rep), rep); err != nil {
+			return nil, fmt.Errorf("getting ScanReport %s: %w", rep.Name, err)
+		}
+		if !metav1.IsControlledBy(rep, sc) {
+			return nil, fmt.Errorf("ScanReport %s exists and belongs to another object; waiting for it to be deleted", rep.Name)
+		}
+		return rep, nil
+	}
+	rep.Status = securityv1alpha1.ScanReportStatus{
+		Phase:     securityv1alpha1.ReportRunning,
+		StartTime: &metav1.Time{Time: r.Clock.Now()},
+	}
+	if err := r.Status().Update(ctx, rep); err != nil {
+		return nil, fmt.Errorf("marking ScanReport %s running: %w", rep.Name, err)
+	}
+	log.FromContext(ctx).Info("Run started", "report", rep.Name, "trigger", trigger)
+	r.Recorder.Eventf(sc, rep, "Normal", EventRunStarted, "Scan", "Run started (%s), report %s", trigger, rep.Name)
+	return rep, nil
+}
+
+// finishRun runs the analyzers of a run in progress and completes its report.
+func (r *SecurityScanReconciler) finishRun(ctx context.Context, sc *securityv1alpha1.SecurityScan, rep *securityv1alpha1.ScanReport, resolver scope.Resolver) error {
+	sp, err := resolver.Resolve(ctx, sc.Namespace, sc.Spec.Namespaces)
+	if err != nil {
+		return fmt.Errorf("resolving namespaces: %w", err)
+	}
+	res := scan.NewResults(int(ptrOr(sc.Spec.MaxFindings, 500)))
+	scan.Run(ctx, scan.Target{Reader: r.APIReader, Scope: sp}, analyzersFor(sc), res)
+
+	counts := res.Findings.Counts()
+	if rep.Status.StartTime == nil {
+		rep.Status.StartTime = &metav1.Time{Time: r.Clock.Now()}
+	}
+	rep.Status.Phase = res.Phase()
+	rep.Status.CompletionTime = &metav1.Time{Time: r.Clock.Now()}
+	rep.Status.Namespaces = int32(len(sp.Namespaces))
+	rep.Status.Summary = securityv1alpha1.ReportSummary{SeverityCounts: counts, Total: counts.Total(), Resources: res.Resources(), PodSecurity: res.PodSecurity}
+	rep.Status.Analyzers = res.Analyzers
+	rep.Status.Findings = res.Findings.Findings()
+	rep.Status.FindingsOmitted = res.Findings.Omitted()
+	setReportConditions(rep)
+	if err := r.Status().Update(ctx, rep); err != nil {
+		return fmt.Errorf("completing ScanReport %s: %w", rep.Name, err)
+	}
+	r.Metrics.runFinished(sc, rep, res.Findings.ByCategory())
+	log.FromContext(ctx).Info("Run finished", "report", rep.Name, "phase", rep.Status.Phase, "findings", counts.Total())
+	if rep.Status.Phase == securityv1alpha1.ReportFailed {
+		r.Recorder.Eventf(sc, rep, "Warning", EventRunFailed, "Scan", "Run failed, report %s: %s", rep.Name, conditionMessage(rep))
+	} else {
+		r.Recorder.Eventf(sc, rep, "Normal", EventRunCompleted, "Scan", "Run %s, report %s: %d critical, %d high, %d medium, %d low", rep.Status.Phase, rep.Name, counts.Critical, counts.High, counts.Medium, counts.Low)
+	}
+	return nil
+}
+
+// analyzersFor lists the analyzers the spec enables.
+func analyzersFor(sc *securityv1alpha1.SecurityScan) []scan.Analyzer {
+	var out []scan.Analyzer
+	if w := sc.Spec.Workloads; w != nil {
+		out = append(out, scan.Workloads{Options: workloads.Options{Level: w.PodSecurityLevel, Advice: ptrOr(w.KubesecAdvice, true)}})
+	}
+	return out
+}
+
+// prune deletes finished reports beyond the history limit, oldest first.
+func (r *SecurityScanReconciler) prune(ctx context.Context, sc *securityv1alpha1.SecurityScan, reports []securityv1alpha1.ScanReport) error {
+	var finished []securityv1alpha1.ScanReport
+	for _, rep := range reports {
+		if rep.Status.Phase.Finished() && rep.DeletionTimestamp.IsZero() {
+			finished = append(finished, rep)
+		}
+	}
+	limit := int(ptrOr(sc.Spec.HistoryLimit, 3))
+	if len(finished) <= limit {
+		return nil
+	}
+	sortNewestFirst(finished)
+	for i := range finished[limit:] {
+		rep := &finished[limit+i]
+		if err := r.Delete(ctx, rep, client.Preconditions{UID: &rep.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting old ScanReport %s: %w", rep.Name, err)
+		}
+		log.FromContext(ctx).V(1).Info("Deleted old report", "report", rep.Name)
+	}
+	return nil
+}
+
+// SetupWithManager registers the reconciler: it watches SecurityScans and
+// the ScanReports they own.
+func (r *SecurityScanReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&securityv1alpha1.SecurityScan{}).
+		Owns(&securityv1alpha1.ScanReport{}).
+		Named("securityscan").
+		Complete(r)
+}
+
+func sortNewestFirst(reports []securityv1alpha1.ScanReport) {
+	sort.Slice(reports, func(i, j int) bool {
+		a, b := reports[i], reports[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return b.CreationTimestamp.Before(&a.CreationTimestamp)
+		}
+		// Timestamps have a resolution of one second: runs created in the
+		// same second are told apart by generation, then schedule slot.
+		if a.Spec.Source.Generation != b.Spec.Source.Generation {
+			return a.Spec.Source.Generation > b.Spec.Source.Generation
+		}
+		if ta, tb := slotOf(a), slotOf(b); !ta.Equal(tb) {
+			return ta.After(tb)
+		}
+		return a.Name > b.Name
+	})
+}
+
+func slotOf(rep securityv1alpha1.ScanReport) time.Time {
+	if rep.Spec.ScheduledTime == nil {
+		return time.Time{}
+	}
+	return rep.Spec.ScheduledTime.Time
+}
+
+func parseSchedule(sc *securityv1alpha1.SecurityScan) (*schedule.Schedule, error) {
+	if sc.Spec.Schedule == "" {
+		return nil, nil
+	}
+	return schedule.Parse(sc.Spec.Schedule, ptrOr(sc.Spec.TimeZone, ""))
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

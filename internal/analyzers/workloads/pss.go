@@ -1,0 +1,151 @@
+package workloads
+
+import (
+	"cmp"
+	"slices"
+
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+
+	"github.com/palisade-sec/palisade/api/v1alpha1"
+)
+
+// pssCheck is one of the upstream Pod Security Standards checks, as the
+// library's evaluator runs it at the latest policy version.
+type pssCheck struct {
+	id    string
+	level api.Level
+	check policy.CheckPodFn
+	// inBaseline: the baseline profile runs this check.
+	inBaseline bool
+	// inRestricted: the restricted profile runs this check (every
+	// restricted check and each baseline check no restricted check
+	// overrides).
+	inRestricted bool
+}
+
+// pssChecks are the library's default checks, each once, baseline checks
+// first, then by ID, as the library orders them.
+var pssChecks = latestChecks(policy.DefaultChecks())
+
+// latestChecks takes each check's newest version, as policy.NewEvaluator
+// does for api.LatestVersion(), and works out which profiles run it.
+// Evaluating every check once gives the result at both levels; the
+// evaluator would run the baseline checks twice. TestPSSChecksMatchEvaluator
+// holds this to the library's evaluator.
+func latestChecks(checks []policy.Check) []pssCheck {
+	overridden := map[policy.CheckID]bool{}
+	for _, c := range checks {
+		for _, id := range newest(c).OverrideCheckIDs {
+			overridden[id] = true
+		}
+	}
+	out := make([]pssCheck, 0, len(checks))
+	for _, c := range checks {
+		baseline := c.Level == api.LevelBaseline
+		out = append(out, pssCheck{
+			id:           string(c.ID),
+			level:        c.Level,
+			check:        newest(c).CheckPod,
+			inBaseline:   baseline,
+			inRestricted: !baseline || !overridden[c.ID],
+		})
+	}
+	slices.SortFunc(out, func(a, b pssCheck) int {
+		return cmp.Or(cmp.Compare(levelRank(a.level), levelRank(b.level)), cmp.Compare(a.id, b.id))
+	})
+	return out
+}
+
+func newest(c policy.Check) policy.VersionedCheck { return c.Versions[len(c.Versions)-1] }
+
+func levelRank(l api.Level) int {
+	if l == api.LevelBaseline {
+		return 0
+	}
+	return 1
+}
+
+// evaluatePodSecurity runs every check on p. It returns the highest level p
+// meets and a finding for each check p fails in the profile of level.
+func evaluatePodSecurity(ref v1alpha1.ResourceRef, p *podTemplate, level v1alpha1.PodSecurityLevel) (string, []v1alpha1.Finding) {
+	baselineOK, restrictedOK := true, true
+	var findings []v1alpha1.Finding
+	for i := range pssChecks {
+		c := &pssChecks[i]
+		res := c.check(p.meta, p.spec)
+		if res.Allowed {
+			continue
+		}
+		baselineOK = baselineOK && !c.inBaseline
+		restrictedOK = restrictedOK && !c.inRestricted
+		if c.inProfile(level) {
+			findings = append(findings, c.finding(ref, res))
+		}
+	}
+	switch {
+	case restrictedOK:
+		return string(api.LevelRestricted), findings
+	case baselineOK:
+		return string(api.LevelBaseline), findings
+	}
+	return string(api.LevelPrivileged), findings
+}
+
+func (c *pssCheck) inProfile(level v1alpha1.PodSecurityLevel) bool {
+	if level == v1alpha1.PodSecurityBaseline {
+		return c.inBaseline
+	}
+	return c.inRestricted
+}
+
+// finding reports a failed check: baseline checks are High, restricted ones
+// Medium.
+func (c *pssCheck) finding(ref v1alpha1.ResourceRef, res policy.CheckResult) v1alpha1.Finding {
+	severity := v1alpha1.SeverityMedium
+	if c.level == api.LevelBaseline {
+		severity = v1alpha1.SeverityHigh
+	}
+	msg := "Pod Security Standards " + string(c.level) + ": " + res.ForbiddenReason
+	if res.ForbiddenDetail != "" {
+		msg += " (" + res.ForbiddenDetail + ")"
+	}
+	return v1alpha1.Finding{
+		ID:          "pss." + string(c.level) + "." + c.id,
+		Category:    v1alpha1.CategoryPodSecurity,
+		Severity:    severity,
+		Resource:    ref,
+		Message:     truncate(msg, maxMessageLen),
+		Remediation: pssRemediation(c.id, c.level),
+	}
+}
+
+// pssRemediations says how to pass each check, by check ID.
+var pssRemediations = map[string]string{
+	"allowPrivilegeEscalation":   "Set securityContext.allowPrivilegeEscalation: false on every container.",
+	"appArmorProfile":            "Do not use the Unconfined AppArmor profile; use RuntimeDefault or a Localhost profile (securityContext.appArmorProfile).",
+	"capabilities_baseline":      "Add no capabilities beyond the baseline set (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT) in securityContext.capabilities.add.",
+	"capabilities_restricted":    `Set securityContext.capabilities.drop: ["ALL"] on every container and add back at most NET_BIND_SERVICE.`,
+	"hostNamespaces":             "Remove hostNetwork, hostPID and hostIPC from the pod spec.",
+	"hostPathVolumes":            "Replace hostPath volumes with persistentVolumeClaim, configMap, secret, emptyDir or projected volumes.",
+	"hostPorts":                  "Remove hostPort from the container ports and expose the pod through a Service.",
+	"hostProbesAndHostLifecycle": "Remove host from the probes' and lifecycle handlers' httpGet and tcpSocket actions so that they target the pod.",
+	"privileged":                 "Remove securityContext.privileged: true from every container.",
+	"procMount":                  "Remove securityContext.procMount or set it to Default.",
+	"procMount_restricted":       "Remove securityContext.procMount or set it to Default.",
+	"restrictedVolumes":          "Use only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret volumes.",
+	"runAsNonRoot":               "Set securityContext.runAsNonRoot: true in the pod security context (or on every container).",
+	"runAsUser":                  "Do not set runAsUser to 0; run as a non-zero UID.",
+	"seLinuxOptions":             "Set seLinuxOptions.type only to container_t, container_init_t, container_kvm_t or container_engine_t, and leave seLinuxOptions.user and role unset.",
+	"seccompProfile_baseline":    "Do not use the Unconfined seccomp profile; use RuntimeDefault or a Localhost profile.",
+	"seccompProfile_restricted":  "Set securityContext.seccompProfile.type: RuntimeDefault (or Localhost) in the pod security context or on every container.",
+	"sysctls":                    "Set only the safe sysctls the baseline profile allows in securityContext.sysctls.",
+	"windowsHostProcess":         "Remove securityContext.windowsOptions.hostProcess: true.",
+}
+
+func pssRemediation(id string, level api.Level) string {
+	if r, ok := pssRemediations[id]; ok {
+		return r
+	}
+	return "Change the pod template to meet the Pod Security Standards " + string(level) + " profile: https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+}

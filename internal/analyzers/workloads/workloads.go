@@ -1,0 +1,204 @@
+package workloads
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/palisade-sec/palisade/api/v1alpha1"
+)
+
+// ErrUnsupportedKind is wrapped by the error Analyze returns for an object
+// that has no pod template.
+var ErrUnsupportedKind = errors.New("kind not supported: only Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job and CronJob are analyzed")
+
+// maxMessageLen is the longest Finding message the API accepts.
+const maxMessageLen = 1024
+
+// Options tune Analyze.
+type Options struct {
+	// Level is the Pod Security Standards level workloads are held to;
+	// "" means restricted.
+	Level v1alpha1.PodSecurityLevel
+	// Advice adds a Low or Info finding for each of kubesec's positive
+	// rules that a workload does not meet.
+	Advice bool
+}
+
+// Result is the analysis of one workload.
+type Result struct {
+	// Resource is the workload.
+	Resource v1alpha1.ResourceRef
+	// Kubesec is the workload's result as kubesec prints it.
+	Kubesec KubesecResult
+	// PodSecurityLevel is the highest Pod Security Standards level the pod
+	// template meets: "restricted", "baseline" or "privileged".
+	PodSecurityLevel string
+	// Findings are the kubesec rules the workload breaks (and, with
+	// Options.Advice, the positive rules it misses), then the Pod Security
+	// Standards checks it fails at Options.Level.
+	Findings []v1alpha1.Finding
+}
+
+// Analyze scores obj's pod template with kubesec's rules and evaluates it
+// against the Pod Security Standards. obj must be one of *corev1.Pod,
+// *appsv1.Deployment, *appsv1.StatefulSet, *appsv1.DaemonSet,
+// *appsv1.ReplicaSet, *batchv1.Job or *batchv1.CronJob; for anything else
+// the error wraps ErrUnsupportedKind.
+func Analyze(obj client.Object, opts Options) (Result, error) {
+	level, err := opts.level()
+	if err != nil {
+		return Result{}, err
+	}
+	ref := Ref(obj)
+	pod, ok := templateOf(obj)
+	if !ok {
+		return Result{}, fmt.Errorf("%s: %w", ref.Kind, ErrUnsupportedKind)
+	}
+	kubesec, findings := scoreKubesec(ref, pod, opts.Advice)
+	podSecurityLevel, pssFindings := evaluatePodSecurity(ref, pod, level)
+	return Result{
+		Resource:         ref,
+		Kubesec:          kubesec,
+		PodSecurityLevel: podSecurityLevel,
+		Findings:         append(findings, pssFindings...),
+	}, nil
+}
+
+func (o Options) level() (v1alpha1.PodSecurityLevel, error) {
+	switch o.Level {
+	case "", v1alpha1.PodSecurityRestricted:
+		return v1alpha1.PodSecurityRestricted, nil
+	case v1alpha1.PodSecurityBaseline:
+		return v1alpha1.PodSecurityBaseline, nil
+	}
+	return "", fmt.Errorf("unknown Pod Security Standards level %q: use baseline or restricted", o.Level)
+}
+
+// Ref names obj. For the kinds Analyze supports the apiVersion and kind come
+// from the Go type, since typed objects read from a file or the API server
+// may have an empty TypeMeta; for other objects they come from TypeMeta.
+func Ref(obj client.Object) v1alpha1.ResourceRef {
+	gvk, ok := supportedGVK(obj)
+	if !ok {
+		gvk = obj.GetObjectKind().GroupVersionKind()
+	}
+	return v1alpha1.ResourceRef{
+		APIVersion: gvk.GroupVersion().String(),
+		Kind:       gvk.Kind,
+		Namespace:  obj.GetNamespace(),
+		Name:       obj.GetName(),
+	}
+}
+
+func supportedGVK(obj client.Object) (schema.GroupVersionKind, bool) {
+	switch obj.(type) {
+	case *corev1.Pod:
+		return corev1.SchemeGroupVersion.WithKind("Pod"), true
+	case *appsv1.Deployment:
+		return appsv1.SchemeGroupVersion.WithKind("Deployment"), true
+	case *appsv1.StatefulSet:
+		return appsv1.SchemeGroupVersion.WithKind("StatefulSet"), true
+	case *appsv1.DaemonSet:
+		return appsv1.SchemeGroupVersion.WithKind("DaemonSet"), true
+	case *appsv1.ReplicaSet:
+		return appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), true
+	case *batchv1.Job:
+		return batchv1.SchemeGroupVersion.WithKind("Job"), true
+	case *batchv1.CronJob:
+		return batchv1.SchemeGroupVersion.WithKind("CronJob"), true
+	}
+	return schema.GroupVersionKind{}, false
+}
+
+// podTemplate is the part of a workload the rules look at.
+type podTemplate struct {
+	meta *metav1.ObjectMeta
+	spec *corev1.PodSpec
+	// statefulSet is true for StatefulSets, whose claims kubesec checks.
+	statefulSet bool
+	claims      []corev1.PersistentVolumeClaim
+}
+
+func templateOf(obj client.Object) (*podTemplate, bool) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return &podTemplate{meta: &o.ObjectMeta, spec: &o.Spec}, true
+	case *appsv1.Deployment:
+		return fromTemplate(&o.Spec.Template), true
+	case *appsv1.StatefulSet:
+		p := fromTemplate(&o.Spec.Template)
+		p.statefulSet, p.claims = true, o.Spec.VolumeClaimTemplates
+		return p, true
+	case *appsv1.DaemonSet:
+		return fromTemplate(&o.Spec.Template), true
+	case *appsv1.ReplicaSet:
+		return fromTemplate(&o.Spec.Template), true
+	case *batchv1.Job:
+		return fromTemplate(&o.Spec.Template), true
+	case *batchv1.CronJob:
+		return fromTemplate(&o.Spec.JobTemplate.Spec.Template), true
+	}
+	return nil, false
+}
+
+func fromTemplate(t *corev1.PodTemplateSpec) *podTemplate {
+	return &podTemplate{meta: &t.ObjectMeta, spec: &t.Spec}
+}
+
+// controllers lists, for each kind whose pod template another kind also
+// evaluates, the owners that do.
+var controllers = map[string][]schema.GroupKind{
+	"Pod": {
+		{Group: appsv1.GroupName, Kind: "ReplicaSet"},
+		{Group: appsv1.GroupName, Kind: "StatefulSet"},
+		{Group: appsv1.GroupName, Kind: "DaemonSet"},
+		{Group: batchv1.GroupName, Kind: "Job"},
+	},
+	"ReplicaSet": {{Group: appsv1.GroupName, Kind: "Deployment"}},
+	"Job":        {{Group: batchv1.GroupName, Kind: "CronJob"}},
+}
+
+// IsTopLevel reports whether obj's pod template is evaluated on obj itself
+// rather than on its controller: false for a Pod controlled by a ReplicaSet,
+// StatefulSet, DaemonSet or Job, a ReplicaSet controlled by a Deployment and
+// a Job controlled by a CronJob; true otherwise, including objects
+// controlled by custom resources, since nothing else evaluates their
+// template.
+func IsTopLevel(obj client.Object) bool {
+	owner := metav1.GetControllerOfNoCopy(obj)
+	if owner == nil {
+		return true
+	}
+	gv, err := schema.ParseGroupVersion(owner.APIVersion)
+	if err != nil {
+		return true
+	}
+	ownerKind := gv.WithKind(owner.Kind).GroupKind()
+	for _, gk := range controllers[Ref(obj).Kind] {
+		if gk == ownerKind {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate shortens s to at most n bytes, cutting at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}

@@ -1,0 +1,131 @@
+// Package managercmd is `palisade manager`: the operator.
+package managercmd
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/controllers"
+)
+
+// DefaultNamespace is the operator's namespace when neither --namespace nor
+// POD_NAMESPACE says otherwise.
+const DefaultNamespace = "palisade-system"
+
+// Scheme holds the kinds the manager reads and writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntimeMust(clientgoscheme.AddToScheme(s))
+	utilruntimeMust(securityv1alpha1.AddToScheme(s))
+	return s
+}
+
+func utilruntimeMust(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// CacheOptions make the manager's cache hold only Palisade's own kinds and
+// the Jobs and Pods Palisade creates, so memory does not grow with the
+// cluster. Everything else is read page by page through the API reader.
+func CacheOptions() cache.Options {
+	mine := labels.SelectorFromSet(labels.Set{securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Pod{}:  {Label: mine},
+		&batchv1.Job{}: {Label: mine},
+	}}
+}
+
+// Run runs the manager until ctx ends. args exclude the word "manager".
+func Run(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("palisade manager", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	metricsAddr := fs.String("metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint (0 disables it).")
+	probeAddr := fs.String("health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	leaderElect := fs.Bool("leader-elect", false, "Elect a leader, so that only one replica reconciles.")
+	namespace := fs.String("namespace", envOr("POD_NAMESPACE", DefaultNamespace), "The operator's namespace: only scans there may look at other namespaces.")
+	zapOpts := zap.Options{}
+	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	zapOpts.BindFlags(goFlags)
+	fs.AddGoFlagSet(goFlags)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 Scheme(),
+		Cache:                  CacheOptions(),
+		Metrics:                metricsserver.Options{BindAddress: *metricsAddr},
+		HealthProbeBindAddress: *probeAddr,
+		LeaderElection:         *leaderElect,
+		LeaderElectionID:       "palisade.security.palisade.dev",
+	})
+	if err != nil {
+		log.Error(err, "Unable to create the manager")
+		return 1
+	}
+	if err := Setup(mgr, *namespace, clock.RealClock{}); err != nil {
+		log.Error(err, "Unable to set up the controllers")
+		return 1
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		log.Error(err, "Unable to set up the health check")
+		return 1
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		log.Error(err, "Unable to set up the ready check")
+		return 1
+	}
+	log.Info("Starting the manager", "namespace", *namespace)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "The manager stopped")
+		return 1
+	}
+	return 0
+}
+
+// Setup registers Palisade's controllers with mgr. Tests call it with a fake
+// clock.
+func Setup(mgr ctrl.Manager, namespace string, clk clock.PassiveClock) error {
+	r := &controllers.SecurityScanReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Scheme:            mgr.GetScheme(),
+		Recorder:          mgr.GetEventRecorder("palisade"),
+		Clock:             clk,
+		Metrics:           controllers.DefaultMetrics,
+		OperatorNamespace: namespace,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("SecurityScan controller: %w", err)
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

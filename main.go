@@ -1,0 +1,62 @@
+// Command palisade is the Palisade operator and its command-line tools.
+//
+//	palisade [manager] [flags]   run the operator (the default)
+//	palisade scan -f FILE        score manifests offline (kubesec rules, Pod Security Standards)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/palisade-sec/palisade/internal/cli/managercmd"
+)
+
+const usage = `Palisade: a Kubernetes security operator.
+
+Usage:
+  palisade [manager] [flags]    run the operator (default)
+  palisade scan -f FILE [flags] score workload manifests offline
+  palisade help                 show this text
+
+Run "palisade COMMAND --help" for a command's flags.
+`
+
+type command func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+func commands() map[string]command {
+	return map[string]command{
+		"manager": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+			return managercmd.Run(ctx, args, stderr)
+		},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name, rest := "manager", args
+	if len(args) > 0 && (args[0] == "" || args[0][0] != '-') {
+		name, rest = args[0], args[1:]
+	}
+	switch name {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := commands()[name]
+	if !ok {
+		fmt.Fprintf(stderr, "palisade: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+	ctx := context.Background()
+	if name == "manager" {
+		ctx = ctrl.SetupSignalHandler()
+	}
+	return cmd(ctx, rest, stdin, stdout, stderr)
+}
