@@ -2,6 +2,7 @@
 //
 //	palisade [manager] [flags]   run the operator (the default)
 //	palisade scan -f FILE        score manifests offline (kubesec rules, Pod Security Standards)
+//	palisade netpol check|matrix what NetworkPolicies allow, offline
 package main
 
 import (
@@ -9,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	ctrl "sigs.k8s.io/controller-runtime"
+	"os/signal"
+	"syscall"
 
 	"github.com/palisade-sec/palisade/internal/cli/managercmd"
+	"github.com/palisade-sec/palisade/internal/cli/netpolcmd"
+	"github.com/palisade-sec/palisade/internal/cli/scancmd"
 )
 
 const usage = `Palisade: a Kubernetes security operator.
@@ -20,6 +23,7 @@ const usage = `Palisade: a Kubernetes security operator.
 Usage:
   palisade [manager] [flags]    run the operator (default)
   palisade scan -f FILE [flags] score workload manifests offline
+  palisade netpol check|matrix  ask what NetworkPolicies allow, offline
   palisade help                 show this text
 
 Run "palisade COMMAND --help" for a command's flags.
@@ -32,6 +36,8 @@ func commands() map[string]command {
 		"manager": func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
 			return managercmd.Run(ctx, args, stderr)
 		},
+		"scan":   scancmd.Run,
+		"netpol": netpolcmd.Run,
 	}
 }
 
@@ -54,9 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "palisade: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
-	ctx := context.Background()
-	if name == "manager" {
-		ctx = ctrl.SetupSignalHandler()
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	return cmd(ctx, rest, stdin, stdout, stderr)
 }

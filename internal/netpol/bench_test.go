@@ -1,0 +1,129 @@
+package netpol
+
+import (
+	"fmt"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// benchCluster is 20 namespaces of 50 pods and 15 policies per namespace
+// (1,000 pods, 300 policies), mixing every kind of selector, peer and port.
+func benchCluster() ([]corev1.Namespace, []corev1.Pod, []networkingv1.NetworkPolicy) {
+	var nss []corev1.Namespace
+	var pods []corev1.Pod
+	var pols []networkingv1.NetworkPolicy
+	for i := range 20 {
+		ns := fmt.Sprintf("ns%02d", i)
+		nss = append(nss, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+			"team": fmt.Sprintf("t%d", i%5), "env": []string{"prod", "dev"}[i%2],
+		}}})
+		for j := range 50 {
+			p := testPod(ns, fmt.Sprintf("pod%02d", j), fmt.Sprintf("10.%d.%d.%d", i, j/10, j%10+1), fmt.Sprintf("192.168.0.%d", j%8+1), map[string]string{
+				"app": fmt.Sprintf("app%d", j%10), "tier": []string{"fe", "be", "db"}[j%3],
+			})
+			pods = append(pods, p)
+		}
+		for k := range 15 {
+			pols = append(pols, benchPolicy(ns, i, k))
+		}
+	}
+	return nss, pods, pols
+}
+
+func benchPolicy(ns string, i, k int) networkingv1.NetworkPolicy {
+	p := networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("p%02d", k)}}
+	app := map[string]string{"app": fmt.Sprintf("app%d", k%10)}
+	tcp := corev1.ProtocolTCP
+	port80, named := intstr.FromInt32(80), intstr.FromString("serve-81-tcp")
+	end := int32(90)
+	switch k % 5 {
+	case 0: // default deny both ways for one tier
+		p.Spec.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"tier": "db"}}
+		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}
+	case 1: // same-namespace and cross-team ingress on a named port
+		p.Spec.PodSelector = metav1.LabelSelector{MatchLabels: app}
+		p.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
+			From: []networkingv1.NetworkPolicyPeer{
+				{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "fe"}}},
+				{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": fmt.Sprintf("t%d", (i+1)%5)}}, PodSelector: &metav1.LabelSelector{MatchLabels: app}},
+			},
+			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &named}},
+		}}
+	case 2: // matchExpressions and a port range
+		p.Spec.PodSelector = metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"be", "db"}}}}
+		p.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{
+			From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "env", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"dev"}}}}}},
+			Ports: []networkingv1.NetworkPolicyPort{{Port: &port80, EndPort: &end}},
+		}}
+	case 3: // egress to ipBlocks with exceptions and to a namespace
+		p.Spec.PodSelector = metav1.LabelSelector{MatchLabels: app}
+		p.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{
+			{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: fmt.Sprintf("10.%d.0.0/16", (i+3)%20), Except: []string{fmt.Sprintf("10.%d.1.0/24", (i+3)%20)}}}}},
+			{To: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": fmt.Sprintf("t%d", i%5)}}}}, Ports: []networkingv1.NetworkPolicyPort{{Port: &port80}}},
+		}
+	default: // egress by named port to any pod of a tier anywhere
+		p.Spec.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"tier": "fe"}}
+		p.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+		p.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{
+			To:    []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{}, PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "be"}}}},
+			Ports: []networkingv1.NetworkPolicyPort{{Port: &named}, {Port: &port80}},
+		}}
+	}
+	return p
+}
+
+// BenchmarkMatrix judges 1,000 × 1,000 pod pairs on two ports with 300
+// policies; the engine is built once, outside the timer.
+func BenchmarkMatrix(b *testing.B) {
+	nss, pods, pols := benchCluster()
+	e, err := New(nss, pods, pols)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := MatrixOptions{Ports: []int32{80, 81}}
+	var pairs int
+	for b.Loop() {
+		m, err := e.Matrix(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pairs = len(m.Pods) * len(m.Pods) * len(m.Tables)
+	}
+	b.ReportMetric(float64(pairs)*float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}
+
+// BenchmarkNew builds the engine for the same cluster: defaulting,
+// validation and selector compilation.
+func BenchmarkNew(b *testing.B) {
+	nss, pods, pols := benchCluster()
+	for b.Loop() {
+		if _, err := New(nss, pods, pols); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestBenchClusterIsMixed guards the benchmark's meaning: its matrix must
+// hold both verdicts in quantity, or it would measure a trivial case.
+func TestBenchClusterIsMixed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 1,000-pod matrix")
+	}
+	nss, pods, pols := benchCluster()
+	e, err := New(nss, pods, pols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.Matrix(MatrixOptions{Ports: []int32{80}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := m.Tables[0]
+	if len(m.Pods) != 1000 || len(e.Policies()) != 300 || tab.Allowed < 50000 || tab.Denied < 50000 {
+		t.Errorf("%d pods, %d policies, %d allowed, %d denied", len(m.Pods), len(e.Policies()), tab.Allowed, tab.Denied)
+	}
+}

@@ -1,0 +1,159 @@
+package netpol
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Result is the answer for one connection.
+type Result uint8
+
+// Results. The zero Result is Deny.
+const (
+	Deny Result = iota
+	Allow
+	// Unspecified is never asserted: NetworkPolicy does not define the
+	// answer, or CNIs disagree on it (a pod connecting to itself).
+	Unspecified
+)
+
+var resultNames = [...]string{Deny: "Deny", Allow: "Allow", Unspecified: "Unspecified"}
+
+// String returns "Allow", "Deny" or "Unspecified".
+func (r Result) String() string {
+	if int(r) < len(resultNames) {
+		return resultNames[r]
+	}
+	return fmt.Sprintf("Result(%d)", r)
+}
+
+// MarshalText renders the result as String does.
+func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText parses "Allow", "Deny" or "Unspecified".
+func (r *Result) UnmarshalText(b []byte) error {
+	for i, name := range resultNames {
+		if string(b) == name {
+			*r = Result(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown verdict %q", b)
+}
+
+// Verdict is the answer for one connection with its explanation.
+type Verdict struct {
+	Result Result `json:"verdict"`
+	// Reason says why the result is Unspecified.
+	Reason   string          `json:"reason,omitempty"`
+	From     EndpointInfo    `json:"from"`
+	To       EndpointInfo    `json:"to"`
+	Port     int32           `json:"port"`
+	Protocol corev1.Protocol `json:"protocol"`
+	// Egress is the source's side, Ingress the destination's.
+	Egress  DirectionVerdict `json:"egress"`
+	Ingress DirectionVerdict `json:"ingress"`
+}
+
+// EndpointInfo is one end of the connection as resolved.
+type EndpointInfo struct {
+	// Pod is "namespace/name", empty for an address outside the cluster.
+	Pod         string `json:"pod,omitempty"`
+	IP          string `json:"ip"`
+	HostNetwork bool   `json:"hostNetwork,omitempty"`
+}
+
+func (e EndpointInfo) String() string {
+	if e.Pod == "" {
+		return e.IP
+	}
+	return fmt.Sprintf("%s (%s)", e.Pod, e.IP)
+}
+
+// DirectionVerdict is what one side's policies say.
+type DirectionVerdict struct {
+	Direction Direction `json:"direction"`
+	// Result is Allow or Deny.
+	Result Result `json:"verdict"`
+	// Endpoint is the end whose policies apply: the source for egress, the
+	// destination for ingress.
+	Endpoint string `json:"endpoint"`
+	// Isolated is true when some policy selects the endpoint for this
+	// direction; then only its rules can allow the connection.
+	Isolated bool `json:"isolated"`
+	// Reason says why the endpoint is not isolated.
+	Reason string `json:"reason,omitempty"`
+	// Policies are those selecting the endpoint for this direction.
+	Policies []PolicyResult `json:"policies,omitempty"`
+	// Caveats are CNI-dependent conditions on the result.
+	Caveats []string `json:"caveats,omitempty"`
+}
+
+// PolicyResult is how one policy's rules judged the connection.
+type PolicyResult struct {
+	Policy string       `json:"policy"`
+	Rules  []RuleResult `json:"rules"`
+}
+
+// RuleResult is how one rule judged the connection.
+type RuleResult struct {
+	// Rule is the rule's index in spec.ingress or spec.egress.
+	Rule   int  `json:"rule"`
+	Allows bool `json:"allows"`
+	// Peer and Port index the peer and port entry that admitted the
+	// connection, -1 when the rule lists none (so every one is admitted);
+	// nil when the rule does not allow it.
+	Peer *int `json:"peer,omitempty"`
+	Port *int `json:"port,omitempty"`
+	// Detail says, in words, what matched or what did not.
+	Detail string `json:"detail"`
+}
+
+// WriteText renders the verdict for a terminal: the result in capitals on
+// the first line, then the explanation.
+func (v *Verdict) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", strings.ToUpper(v.Result.String()))
+	fmt.Fprintf(&b, "%s -> %s, port %d/%s\n", v.From, v.To, v.Port, v.Protocol)
+	if v.Reason != "" {
+		fmt.Fprintf(&b, "%s\n", v.Reason)
+	}
+	v.Egress.writeText(&b)
+	v.Ingress.writeText(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (v *DirectionVerdict) writeText(b *strings.Builder) {
+	word := "ingress to"
+	if v.Direction == Egress {
+		word = "egress from"
+	}
+	fmt.Fprintf(b, "%s %s: %s\n", word, v.Endpoint, v.Result)
+	if !v.Isolated {
+		fmt.Fprintf(b, "  not isolated: %s\n", v.Reason)
+		return
+	}
+	names := make([]string, len(v.Policies))
+	for i, p := range v.Policies {
+		names[i] = p.Policy
+	}
+	fmt.Fprintf(b, "  isolated by %s\n", strings.Join(names, ", "))
+	for _, p := range v.Policies {
+		if len(p.Rules) == 0 {
+			fmt.Fprintf(b, "  %s: no %s rules, so it allows nothing\n", p.Policy, v.Direction.field())
+		}
+		for _, r := range p.Rules {
+			fmt.Fprintf(b, "  %s %s[%d]: %s\n", p.Policy, v.Direction.field(), r.Rule, r.Detail)
+		}
+	}
+	if v.Result == Deny {
+		fmt.Fprintf(b, "  no rule allows the connection\n")
+	}
+	for _, c := range v.Caveats {
+		fmt.Fprintf(b, "  caveat: %s\n", c)
+	}
+}
