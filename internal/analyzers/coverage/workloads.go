@@ -1,0 +1,81 @@
+package coverage
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// workloadOf names the workload a pod belongs to: its controller, with a
+// ReplicaSet named "<deployment>-<pod-template-hash>" reported as that
+// Deployment; the pod itself when it has no controller.
+func workloadOf(pod *corev1.Pod) string {
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil {
+		return "Pod " + pod.Name
+	}
+	if owner.Kind == "ReplicaSet" {
+		hash := pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+		if d, ok := strings.CutSuffix(owner.Name, "-"+hash); ok && hash != "" {
+			return "Deployment " + d
+		}
+	}
+	return owner.Kind + " " + owner.Name
+}
+
+// workloadSet counts pods and remembers the pod counts of the first max
+// workload names in sorted order. The result does not depend on the order
+// pods arrive in, and memory stays bounded: a name evicted once can never
+// return, because the largest kept name only decreases, so every kept count
+// is exact.
+type workloadSet struct {
+	max   int
+	pods  int
+	names []string
+	count []int
+	// more is set when some workload is not listed.
+	more bool
+}
+
+func (s *workloadSet) add(name string) {
+	s.pods++
+	i, found := slices.BinarySearch(s.names, name)
+	switch {
+	case found:
+		s.count[i]++
+		return
+	case i == s.max:
+		s.more = true
+		return
+	case len(s.names) == s.max:
+		s.names, s.count = s.names[:s.max-1], s.count[:s.max-1]
+		s.more = true
+	}
+	s.names = slices.Insert(s.names, i, name)
+	s.count = slices.Insert(s.count, i, 1)
+}
+
+// String lists the workloads: "Deployment web (3 pods), Pod debug (1 pod)".
+func (s *workloadSet) String() string {
+	parts := make([]string, len(s.names))
+	for i, n := range s.names {
+		parts[i] = fmt.Sprintf("%s (%d %s)", n, s.count[i], plural(s.count[i], "pod", "pods"))
+	}
+	out := strings.Join(parts, ", ")
+	if s.more {
+		out += ", and more"
+	}
+	return out
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
