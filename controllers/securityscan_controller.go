@@ -20,6 +20,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/internal/analyzers/coverage"
+	"github.com/palisade-sec/palisade/internal/analyzers/mtls"
+	"github.com/palisade-sec/palisade/internal/analyzers/rbac"
 	"github.com/palisade-sec/palisade/internal/analyzers/workloads"
 	"github.com/palisade-sec/palisade/internal/scan"
 	"github.com/palisade-sec/palisade/internal/schedule"
@@ -58,6 +61,10 @@ type SecurityScanReconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces;pods,verbs=list
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets;replicasets,verbs=list
 // +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=list
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=list
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=list
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=list
+// +kubebuilder:rbac:groups=security.istio.io,resources=peerauthentications,verbs=list
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile starts a run when one is due, carries the run in progress to its
@@ -190,7 +197,8 @@ func (r *SecurityScanReconciler) finishRun(ctx context.Context, sc *securityv1al
 		return fmt.Errorf("resolving namespaces: %w", err)
 	}
 	res := scan.NewResults(int(ptrOr(sc.Spec.MaxFindings, 500)))
-	scan.Run(ctx, scan.Target{Reader: r.APIReader, Scope: sp}, analyzersFor(sc), res)
+	target := scan.Target{Reader: r.APIReader, Scope: sp, ClusterObjects: sc.Namespace == r.OperatorNamespace}
+	scan.Run(ctx, target, analyzersFor(sc), res)
 
 	counts := res.Findings.Counts()
 	if rep.Status.StartTime == nil {
@@ -217,11 +225,20 @@ func (r *SecurityScanReconciler) finishRun(ctx context.Context, sc *securityv1al
 	return nil
 }
 
-// analyzersFor lists the analyzers the spec enables.
+// analyzersFor lists the in-process analyzers the spec enables.
 func analyzersFor(sc *securityv1alpha1.SecurityScan) []scan.Analyzer {
 	var out []scan.Analyzer
 	if w := sc.Spec.Workloads; w != nil {
-		out = append(out, scan.Workloads{Options: workloads.Options{Level: w.PodSecurityLevel, Advice: ptrOr(w.KubesecAdvice, true)}})
+		out = append(out, &scan.Workloads{Options: workloads.Options{Level: w.PodSecurityLevel, Advice: ptrOr(w.KubesecAdvice, true)}})
+	}
+	if r := sc.Spec.RBAC; r != nil {
+		out = append(out, &scan.RBAC{Options: rbac.Options{IncludeBuiltin: r.IncludeSystem}})
+	}
+	if n := sc.Spec.NetworkPolicies; n != nil {
+		out = append(out, &scan.NetworkPolicies{Options: coverage.Options{MaxNames: int(ptrOr(n.MaxPodsListed, 10))}})
+	}
+	if m := sc.Spec.MTLS; m != nil {
+		out = append(out, &scan.MTLS{Options: mtls.Options{RootNamespace: m.RootNamespace}})
 	}
 	return out
 }

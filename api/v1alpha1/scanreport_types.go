@@ -85,7 +85,9 @@ type AnalyzerResult struct {
 	// phase is Succeeded, Failed or Skipped.
 	// +required
 	Phase AnalyzerPhase `json:"phase"`
-	// reason is a CamelCase word for a failed or skipped analyzer.
+	// reason is a CamelCase word for a failed or skipped analyzer, or for
+	// one that succeeded only in part (the benchmark when some nodes
+	// failed: NodesFailed), which makes the run PartiallyComplete.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	Reason string `json:"reason,omitempty"`
@@ -132,6 +134,22 @@ type ReportSummary struct {
 	// podSecurity counts workloads by Pod Security Standards level met.
 	// +optional
 	PodSecurity *PodSecurityCounts `json:"podSecurity,omitempty"`
+	// byCategory counts the findings of each category by severity.
+	// +optional
+	// +listType=map
+	// +listMapKey=category
+	// +kubebuilder:validation:MaxItems=16
+	ByCategory []CategoryCounts `json:"byCategory,omitempty"`
+}
+
+// CategoryCounts counts the findings of one category by severity.
+type CategoryCounts struct {
+	// category of the findings: Workload, PodSecurity, RBAC,
+	// NetworkPolicy, MTLS, Benchmark or Probe.
+	// +required
+	// +kubebuilder:validation:MaxLength=32
+	Category       string `json:"category"`
+	SeverityCounts `json:",inline"`
 }
 
 // ScanReportStatus holds a run's results.
@@ -165,6 +183,10 @@ type ScanReportStatus struct {
 	// findingsOmitted is how many findings the cap left out of the list.
 	// +optional
 	FindingsOmitted int32 `json:"findingsOmitted,omitempty"`
+	// benchmark holds the CIS benchmark's per-node results and the checks
+	// that failed, aggregated across nodes.
+	// +optional
+	Benchmark *BenchmarkResults `json:"benchmark,omitempty"`
 	// conditions of the run.
 	// +optional
 	// +listType=map

@@ -35,8 +35,40 @@ type WorkloadsAnalyzer struct {
 	KubesecAdvice *bool `json:"kubesecAdvice,omitempty"`
 }
 
+// RBACAnalyzer finds risky RBAC permissions, the subjects that hold them,
+// and the pods that run with them.
+type RBACAnalyzer struct {
+	// includeSystem also reports the built-in system: roles and bindings and
+	// cluster-admin bound to system:masters, which are expected.
+	// +optional
+	IncludeSystem bool `json:"includeSystem,omitempty"`
+}
+
+// NetworkPoliciesAnalyzer audits NetworkPolicy coverage: default-deny
+// policies, pods that are not isolated, policies that select nothing, overly
+// broad rules.
+type NetworkPoliciesAnalyzer struct {
+	// maxPodsListed is how many pod names a finding about unisolated pods
+	// lists.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MaxPodsListed *int32 `json:"maxPodsListed,omitempty"`
+}
+
+// MTLSAnalyzer reports the effective Istio PeerAuthentication mode of each
+// namespace and workload in scope.
+type MTLSAnalyzer struct {
+	// rootNamespace is Istio's root namespace, where mesh-wide policies live.
+	// +optional
+	// +kubebuilder:default=istio-system
+	// +kubebuilder:validation:MaxLength=63
+	RootNamespace string `json:"rootNamespace,omitempty"`
+}
+
 // SecurityScanSpec says what to check and when.
-// +kubebuilder:validation:XValidation:rule="has(self.workloads)",message="enable at least one analyzer (workloads)"
+// +kubebuilder:validation:XValidation:rule="has(self.workloads) || has(self.rbac) || has(self.networkPolicies) || has(self.mtls) || has(self.benchmark)",message="enable at least one analyzer: workloads, rbac, networkPolicies, mtls or benchmark"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone needs a schedule"
 type SecurityScanSpec struct {
 	// schedule is a cron schedule: five fields (minute hour day-of-month
@@ -56,6 +88,7 @@ type SecurityScanSpec struct {
 	// suspend stops new runs, scheduled or not, while true. A run in
 	// progress finishes. When set back to false the scan runs again.
 	// +optional
+	// +kubebuilder:default=false
 	Suspend bool `json:"suspend,omitempty"`
 
 	// namespaces chooses the namespaces scanned. Only a scan in the
@@ -67,6 +100,29 @@ type SecurityScanSpec struct {
 	// Security Standards).
 	// +optional
 	Workloads *WorkloadsAnalyzer `json:"workloads,omitempty"`
+
+	// rbac enables RBAC risk analysis. RBAC objects are cluster-wide in part:
+	// ClusterRoles and ClusterRoleBindings are read whatever the scope, and
+	// findings are kept to the subjects, bindings and pods of namespaces in
+	// scope (cluster-wide grants only for a scan in the operator's
+	// namespace).
+	// +optional
+	RBAC *RBACAnalyzer `json:"rbac,omitempty"`
+
+	// networkPolicies enables the NetworkPolicy coverage audit.
+	// +optional
+	NetworkPolicies *NetworkPoliciesAnalyzer `json:"networkPolicies,omitempty"`
+
+	// mtls enables the Istio mTLS posture analysis. Without Istio's CRDs it
+	// says so once (Info) and succeeds.
+	// +optional
+	MTLS *MTLSAnalyzer `json:"mtls,omitempty"`
+
+	// benchmark enables the CIS Kubernetes Benchmark on every eligible node.
+	// Only a scan in the operator's namespace may run it: nodes are
+	// cluster-wide.
+	// +optional
+	Benchmark *BenchmarkAnalyzer `json:"benchmark,omitempty"`
 
 	// historyLimit is how many ScanReports of this scan are kept; older ones
 	// are deleted.
@@ -129,6 +185,33 @@ type SecurityScanStatus struct {
 	// namespaces is the number of namespaces in scope at the last run.
 	// +optional
 	Namespaces int32 `json:"namespaces,omitempty"`
+
+	// benchmark is the progress of the benchmark in the run in progress, or
+	// the outcome of the last run: nodes by phase.
+	// +optional
+	Benchmark *BenchmarkProgress `json:"benchmark,omitempty"`
+}
+
+// BenchmarkProgress counts a run's benchmark nodes by phase.
+type BenchmarkProgress struct {
+	// total nodes to benchmark.
+	// +optional
+	Total int32 `json:"total"`
+	// pending nodes, not started yet.
+	// +optional
+	Pending int32 `json:"pending"`
+	// running nodes.
+	// +optional
+	Running int32 `json:"running"`
+	// succeeded nodes.
+	// +optional
+	Succeeded int32 `json:"succeeded"`
+	// failed nodes.
+	// +optional
+	Failed int32 `json:"failed"`
+	// skipped nodes.
+	// +optional
+	Skipped int32 `json:"skipped"`
 }
 
 // SecurityScan says what Palisade checks and when; each run writes a

@@ -210,15 +210,15 @@ func printFindings(ctx context.Context, c client.Client, out io.Writer) error {
 		fmt.Fprintln(out)
 		tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  SEVERITY\tRESOURCE\tID\tMESSAGE")
-		for i, f := range r.Status.Findings {
-			if i == findingsShown {
-				fmt.Fprintf(tw, "  ...\t%d more in the report (kubectl get scanreport -n %s %s -o yaml)\t\t\n", len(r.Status.Findings)-findingsShown, r.Namespace, r.Name)
-				break
-			}
+		shown := r.Status.Findings[:min(findingsShown, len(r.Status.Findings))]
+		for _, f := range shown {
 			fmt.Fprintf(tw, "  %s\t%s/%s/%s\t%s\t%s\n", f.Severity, f.Resource.Namespace, f.Resource.Kind, f.Resource.Name, f.ID, short(f.Message, 90))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		if more := len(r.Status.Findings) - len(shown); more > 0 {
+			fmt.Fprintf(out, "  ... %d more: kubectl get scanreport -n %s %s -o yaml\n", more, r.Namespace, r.Name)
 		}
 	}
 	return nil

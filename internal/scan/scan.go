@@ -5,8 +5,8 @@ package scan
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -24,6 +24,34 @@ import (
 type Target struct {
 	Reader client.Reader
 	Scope  scope.Scope
+	// ClusterObjects lets analyzers report on cluster-scoped objects
+	// (ClusterRoles, ClusterRoleBindings): true for a scan in the
+	// operator's namespace, false for a tenant's.
+	ClusterObjects bool
+}
+
+// Visible tells whether a finding about an object in namespace ns may be
+// reported for this target.
+func (t Target) Visible(ns string) bool {
+	if ns == "" {
+		return t.ClusterObjects
+	}
+	return t.Scope.Contains(ns)
+}
+
+// Namespaces lists the Namespace objects in scope.
+func Namespaces(ctx context.Context, t Target) ([]corev1.Namespace, error) {
+	var out []corev1.Namespace
+	list := &corev1.NamespaceList{}
+	err := kube.ListPages(ctx, t.Reader, list, func() error {
+		for i := range list.Items {
+			if t.Scope.Contains(list.Items[i].Name) {
+				out = append(out, list.Items[i])
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Results gathers what the analyzers of one run produce.
@@ -65,23 +93,54 @@ func (r *Results) Phase() securityv1alpha1.ReportPhase {
 	}
 }
 
-// Analyzer is one in-process analyzer.
+// Analyzer is one in-process analyzer. A run calls Start on each, then
+// makes one paginated pass over the pods in scope, handing each pod to every
+// analyzer that started, then calls Finish: pods, the most numerous objects,
+// are read once however many analyzers need them.
 type Analyzer interface {
 	// Name is the analyzer's name in the report (workloads, rbac, ...).
 	Name() string
-	// Run evaluates the target, adds findings to res and returns its
-	// outcome. It returns a Failed outcome, not an error, when the cluster
-	// could not be read, so the other analyzers still run.
-	Run(ctx context.Context, t Target, res *Results) securityv1alpha1.AnalyzerResult
+	// Start reads what the analyzer needs besides pods. An error fails the
+	// analyzer (the others still run).
+	Start(ctx context.Context, t Target, res *Results) error
+	// Pod hands the analyzer one pod in scope. It must not keep pod.
+	Pod(pod *corev1.Pod, res *Results)
+	// Finish adds the analyzer's remaining findings to res and returns its
+	// outcome.
+	Finish(res *Results) securityv1alpha1.AnalyzerResult
 }
 
 // Run runs every analyzer and records their outcomes in res.
 func Run(ctx context.Context, t Target, analyzers []Analyzer, res *Results) {
+	var started []Analyzer
 	for _, a := range analyzers {
-		out := a.Run(ctx, t, res)
+		if err := a.Start(ctx, t, res); err != nil {
+			res.Analyzers = append(res.Analyzers, failed(a.Name(), err))
+			continue
+		}
+		started = append(started, a)
+	}
+	var podErr error
+	if len(started) > 0 {
+		podErr = EachObject(ctx, t, &corev1.PodList{}, func(obj client.Object) error {
+			for _, a := range started {
+				a.Pod(obj.(*corev1.Pod), res)
+			}
+			return nil
+		})
+	}
+	for _, a := range started {
+		out := a.Finish(res)
 		out.Name = a.Name()
+		if podErr != nil {
+			out = failed(a.Name(), podErr)
+		}
 		res.Analyzers = append(res.Analyzers, out)
 	}
+}
+
+func failed(name string, err error) securityv1alpha1.AnalyzerResult {
+	return securityv1alpha1.AnalyzerResult{Name: name, Phase: securityv1alpha1.AnalyzerFailed, Reason: "ListFailed", Message: truncate(err.Error(), 1024)}
 }
 
 // clusterListThreshold is the number of namespaces above which one
@@ -95,11 +154,7 @@ const clusterListThreshold = 16
 func EachObject(ctx context.Context, t Target, list client.ObjectList, fn func(obj client.Object) error) error {
 	visit := func(filter bool) func() error {
 		return func() error {
-			return meta.EachListItem(list, func(o runtime.Object) error {
-				obj, ok := o.(client.Object)
-				if !ok {
-					return fmt.Errorf("%T is not an object", o)
-				}
+			return eachItem(list, func(obj client.Object) error {
 				if filter && !t.Scope.Contains(obj.GetNamespace()) {
 					return nil
 				}
@@ -118,6 +173,17 @@ func EachObject(ctx context.Context, t Target, list client.ObjectList, fn func(o
 	return nil
 }
 
+// eachItem calls fn for each item of list.
+func eachItem(list client.ObjectList, fn func(obj client.Object) error) error {
+	return meta.EachListItem(list, func(o runtime.Object) error {
+		obj, ok := o.(client.Object)
+		if !ok {
+			return fmt.Errorf("%T is not an object", o)
+		}
+		return fn(obj)
+	})
+}
+
 // ResourceRef names obj, finding its kind from client-go's scheme when the
 // object carries no TypeMeta (as objects from a typed List do not).
 func ResourceRef(obj client.Object) securityv1alpha1.ResourceRef {
@@ -128,24 +194,6 @@ func ResourceRef(obj client.Object) securityv1alpha1.ResourceRef {
 		}
 	}
 	return securityv1alpha1.ResourceRef{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
-}
-
-// listErrors joins list failures into one outcome message.
-type listErrors []error
-
-func (l listErrors) outcome(res securityv1alpha1.AnalyzerResult) securityv1alpha1.AnalyzerResult {
-	if len(l) == 0 {
-		res.Phase = securityv1alpha1.AnalyzerSucceeded
-		return res
-	}
-	msgs := make([]string, len(l))
-	for i, err := range l {
-		msgs[i] = err.Error()
-	}
-	res.Phase = securityv1alpha1.AnalyzerFailed
-	res.Reason = "ListFailed"
-	res.Message = truncate(strings.Join(msgs, "; "), 1024)
-	return res
 }
 
 func truncate(s string, n int) string {

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -16,51 +17,64 @@ import (
 // and the Pod Security Standards.
 type Workloads struct {
 	Options workloads.Options
+	out     securityv1alpha1.AnalyzerResult
 }
 
 // Name implements Analyzer.
-func (Workloads) Name() string { return "workloads" }
+func (*Workloads) Name() string { return "workloads" }
 
-// workloadLists are the kinds evaluated, each pod template once (see
-// workloads.IsTopLevel).
+// workloadLists are the kinds evaluated besides pods, each pod template once
+// (see workloads.IsTopLevel).
 func workloadLists() []client.ObjectList {
 	return []client.ObjectList{
 		&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &appsv1.DaemonSetList{},
-		&batchv1.CronJobList{}, &batchv1.JobList{}, &appsv1.ReplicaSetList{}, &corev1.PodList{},
+		&batchv1.CronJobList{}, &batchv1.JobList{}, &appsv1.ReplicaSetList{},
 	}
 }
 
-// Run implements Analyzer.
-func (w Workloads) Run(ctx context.Context, t Target, res *Results) securityv1alpha1.AnalyzerResult {
-	var out securityv1alpha1.AnalyzerResult
+// Start implements Analyzer: it evaluates the controllers; pods come later.
+func (w *Workloads) Start(ctx context.Context, t Target, res *Results) error {
+	w.out = securityv1alpha1.AnalyzerResult{}
 	if res.PodSecurity == nil {
 		res.PodSecurity = &securityv1alpha1.PodSecurityCounts{}
 	}
-	var errs listErrors
 	for _, list := range workloadLists() {
 		err := EachObject(ctx, t, list, func(obj client.Object) error {
-			if !workloads.IsTopLevel(obj) {
-				return nil
-			}
-			out.Resources++
-			r, err := workloads.Analyze(obj, w.Options)
-			if err != nil {
-				out.Invalid++
-				res.Findings.Add(invalidWorkload(obj, err))
-				return nil
-			}
-			countLevel(res.PodSecurity, r.PodSecurityLevel)
-			for _, f := range r.Findings {
-				out.Findings++
-				res.Findings.Add(f)
-			}
+			w.evaluate(obj, res)
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, err)
+			return err
 		}
 	}
-	return errs.outcome(out)
+	return nil
+}
+
+// Pod implements Analyzer.
+func (w *Workloads) Pod(pod *corev1.Pod, res *Results) { w.evaluate(pod, res) }
+
+// Finish implements Analyzer.
+func (w *Workloads) Finish(*Results) securityv1alpha1.AnalyzerResult {
+	w.out.Phase = securityv1alpha1.AnalyzerSucceeded
+	return w.out
+}
+
+func (w *Workloads) evaluate(obj client.Object, res *Results) {
+	if !workloads.IsTopLevel(obj) {
+		return
+	}
+	w.out.Resources++
+	r, err := workloads.Analyze(obj, w.Options)
+	if err != nil {
+		w.out.Invalid++
+		res.Findings.Add(invalidWorkload(obj, err))
+		return
+	}
+	countLevel(res.PodSecurity, r.PodSecurityLevel)
+	for _, f := range r.Findings {
+		w.out.Findings++
+		res.Findings.Add(f)
+	}
 }
 
 func countLevel(c *securityv1alpha1.PodSecurityCounts, level string) {
@@ -80,6 +94,6 @@ func invalidWorkload(obj client.Object, err error) securityv1alpha1.Finding {
 		Category: securityv1alpha1.CategoryWorkload,
 		Severity: securityv1alpha1.SeverityLow,
 		Resource: ResourceRef(obj),
-		Message:  truncate("Could not evaluate this workload: "+err.Error(), 1024),
+		Message:  truncate(fmt.Sprintf("Could not evaluate this workload: %v", err), 1024),
 	}
 }

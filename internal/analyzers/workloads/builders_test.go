@@ -181,9 +181,9 @@ func appArmor(t corev1.AppArmorProfileType) *corev1.AppArmorProfile {
 }
 
 // hardened is a template that meets the restricted profile and every
-// kubesec rule it can.
-func hardened() corev1.PodTemplateSpec {
-	return tmpl(
+// kubesec rule it can, changed by extra.
+func hardened(extra ...opt) corev1.PodTemplateSpec {
+	return tmpl(append([]opt{
 		spec(func(s *corev1.PodSpec) {
 			s.ServiceAccountName = "web"
 			s.AutomountServiceAccountToken = ptr.To(false)
@@ -204,5 +204,5 @@ func hardened() corev1.PodTemplateSpec {
 			r.Limits = corev1.ResourceList{corev1.ResourceCPU: quantity("500m"), corev1.ResourceMemory: quantity("256Mi")}
 			r.Requests = corev1.ResourceList{corev1.ResourceCPU: quantity("100m"), corev1.ResourceMemory: quantity("128Mi")}
 		}),
-	)
+	}, extra...)...)
 }

@@ -44,8 +44,13 @@
 // Finding IDs are "kubesec.<RuleID>" (category Workload) and
 // "pss.<level of the check>.<check ID>" (category PodSecurity), e.g.
 // "pss.restricted.runAsNonRoot". Pod Security Standards findings are for the
-// checks failed at Options.Level (restricted by default); the level met is
-// reported whatever Options.Level says.
+// checks of the Options.Level profile (restricted by default) that fail; the
+// restricted profile is the restricted checks plus the baseline checks that
+// no restricted check replaces (restrictedVolumes replaces hostPathVolumes,
+// for example), as in the library. The level met is reported whatever
+// Options.Level says. Each finding names the containers (or volumes, or the
+// pod spec) concerned, says how to fix it, and is cut to the API's 1024-byte
+// message limit.
 //
 // # Where Palisade differs from kubesec
 //
@@ -89,9 +94,6 @@
 //   - VolumeClaimAccessModeReadWriteOnce: kubesec needs a claim whose
 //     accessModes is exactly [ReadWriteOnce]; Palisade a claim whose
 //     accessModes include ReadWriteOnce or ReadWriteOncePod.
-//   - kubesec validates each document against the Kubernetes JSON schemas
-//     (kubeconform) and marks schema errors "valid": false. Palisade does
-//     not download schemas; documents that do not decode are invalid.
 //
 // Like kubesec, the resource rules (LimitsCPU, LimitsMemory, RequestsCPU,
 // RequestsMemory) look at containers but not init containers, and no rule

@@ -2,7 +2,7 @@ package workloads
 
 import (
 	"cmp"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
@@ -66,42 +66,110 @@ func kubesecObject(ref v1alpha1.ResourceRef) string {
 	return ref.Kind + "/" + name + "." + namespace
 }
 
-// scoreKubesec applies every rule to p. It returns kubesec's result and a
-// finding for each matched negative rule and, with advice, each unmatched
-// positive rule.
-func scoreKubesec(ref v1alpha1.ResourceRef, p *podTemplate, advice bool) (KubesecResult, []v1alpha1.Finding) {
-	res := KubesecResult{Object: kubesecObject(ref), Valid: true}
-	var findings []v1alpha1.Finding
+// ruleOutcome is where a rule lands for one pod template.
+type ruleOutcome uint8
+
+const (
+	// ruleNotApplicable: the rule is for another kind.
+	ruleNotApplicable ruleOutcome = iota
+	// ruleCritical: a negative rule matched.
+	ruleCritical
+	// rulePassed: a positive rule matched.
+	rulePassed
+	// ruleAdvise: a positive rule did not match.
+	ruleAdvise
+	// ruleClean: a negative rule did not match; kubesec does not list it.
+	ruleClean
+)
+
+// kubesecScore is the outcome of every rule on one pod template.
+type kubesecScore struct {
+	result KubesecResult
+	// outcomes are by index into rules.
+	outcomes []ruleOutcome
+	counts   [ruleClean + 1]int
+}
+
+// scoreKubesec applies every rule to p.
+func scoreKubesec(ref v1alpha1.ResourceRef, p *podTemplate) kubesecScore {
+	s := kubesecScore{outcomes: make([]ruleOutcome, len(rules))}
 	for i := range rules {
+		o := rules[i].outcome(p)
+		s.outcomes[i] = o
+		s.counts[o]++
+	}
+	// One backing array for the three lists, each with its exact capacity.
+	nc, np, na := s.counts[ruleCritical], s.counts[rulePassed], s.counts[ruleAdvise]
+	refs := make([]KubesecRule, nc+np+na)
+	scoring := KubesecScoring{
+		Critical: refs[0:0:nc],
+		Passed:   refs[nc : nc : nc+np],
+		Advise:   refs[nc+np : nc+np : nc+np+na],
+	}
+	score := 0
+	for i, o := range s.outcomes {
 		r := &rules[i]
-		if r.statefulSetOnly && !p.statefulSet {
-			continue
-		}
-		matched := r.test.matches(p)
-		switch {
-		case matched && r.ref.Points < 0:
-			res.Score += r.ref.Points
-			res.Scoring.Critical = append(res.Scoring.Critical, r.ref)
-			findings = append(findings, r.finding(ref, p, true))
-		case matched:
-			res.Score += r.ref.Points
-			res.Scoring.Passed = append(res.Scoring.Passed, r.ref)
-		case r.ref.Points >= 0:
-			res.Scoring.Advise = append(res.Scoring.Advise, r.ref)
-			if advice {
-				findings = append(findings, r.finding(ref, p, false))
-			}
+		switch o {
+		case ruleCritical:
+			score += r.ref.Points
+			scoring.Critical = append(scoring.Critical, r.ref)
+		case rulePassed:
+			score += r.ref.Points
+			scoring.Passed = append(scoring.Passed, r.ref)
+		case ruleAdvise:
+			scoring.Advise = append(scoring.Advise, r.ref)
 		}
 	}
-	res.Message = scoreMessage(res.Score)
-	return res, findings
+	s.result = KubesecResult{
+		Object:  kubesecObject(ref),
+		Valid:   true,
+		Message: scoreMessage(score),
+		Score:   score,
+		Scoring: scoring,
+	}
+	return s
+}
+
+// findingCount is the number of findings appendFindings adds.
+func (s *kubesecScore) findingCount(advice bool) int {
+	if advice {
+		return s.counts[ruleCritical] + s.counts[ruleAdvise]
+	}
+	return s.counts[ruleCritical]
+}
+
+// appendFindings adds a finding for each matched negative rule and, with
+// advice, each unmatched positive rule.
+func (s *kubesecScore) appendFindings(dst []v1alpha1.Finding, ref v1alpha1.ResourceRef, p *podTemplate, advice bool) []v1alpha1.Finding {
+	for i, o := range s.outcomes {
+		if o == ruleCritical || (advice && o == ruleAdvise) {
+			dst = append(dst, rules[i].finding(ref, p, o == ruleCritical))
+		}
+	}
+	return dst
+}
+
+// outcome applies r to p.
+func (r *rule) outcome(p *podTemplate) ruleOutcome {
+	switch {
+	case r.statefulSetOnly && !p.statefulSet:
+		return ruleNotApplicable
+	case r.test.matches(p):
+		if r.ref.Points < 0 {
+			return ruleCritical
+		}
+		return rulePassed
+	case r.ref.Points < 0:
+		return ruleClean
+	}
+	return ruleAdvise
 }
 
 func scoreMessage(score int) string {
 	if score >= 0 {
-		return fmt.Sprintf("Passed with a score of %d points", score)
+		return "Passed with a score of " + strconv.Itoa(score) + " points"
 	}
-	return fmt.Sprintf("Failed with a score of %d points", score)
+	return "Failed with a score of " + strconv.Itoa(score) + " points"
 }
 
 // kubesecOrder is the order kubesec lists rules in: by points, positive
@@ -121,32 +189,33 @@ func kubesecOrder(a, b KubesecRule) int {
 // names the parts of p that match; for an unmatched positive rule, the parts
 // that miss it.
 func (r *rule) finding(ref v1alpha1.ResourceRef, p *podTemplate, matched bool) v1alpha1.Finding {
-	subjects := r.test.describe(p, matched)
-	if len(subjects) == 0 {
-		subjects = []string{"pod spec"}
+	var buf [512]byte // most messages fit; string(msg) copies it
+	msg := r.test.appendSubjects(buf[:0], p, matched)
+	if len(msg) == 0 {
+		msg = append(msg, "pod spec"...)
 	}
-	msg := strings.Join(subjects, ", ") + ": " + r.condition + ". " + sentence(r.ref.Reason)
+	msg = append(msg, r.messageTail...)
 	return v1alpha1.Finding{
-		ID:          "kubesec." + r.ref.ID,
+		ID:          r.findingID,
 		Category:    v1alpha1.CategoryWorkload,
-		Severity:    r.severity(),
+		Severity:    r.severity,
 		Resource:    ref,
-		Message:     truncate(msg, maxMessageLen),
+		Message:     truncate(string(msg), maxMessageLen),
 		Remediation: r.remediation,
 	}
 }
 
-// severity maps r's points (and advise weight) to a severity; doc.go has
-// the table.
-func (r *rule) severity() v1alpha1.Severity {
-	switch points := r.ref.Points; {
+// severityFor maps a rule's points and advise weight to a severity; doc.go
+// has the table.
+func severityFor(points, advise int) v1alpha1.Severity {
+	switch {
 	case points <= -30:
 		return v1alpha1.SeverityCritical
 	case points <= -7:
 		return v1alpha1.SeverityHigh
 	case points < 0:
 		return v1alpha1.SeverityMedium
-	case r.advise > 0:
+	case advise > 0:
 		return v1alpha1.SeverityLow
 	}
 	return v1alpha1.SeverityInfo

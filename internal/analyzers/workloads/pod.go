@@ -1,8 +1,7 @@
 package workloads
 
 import (
-	"fmt"
-	"strings"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -37,43 +36,60 @@ func (p *podTemplate) container(i int) *corev1.Container {
 	return &p.spec.InitContainers[i]
 }
 
-// describe names the i-th unit of scope s for a finding's message.
-func (p *podTemplate) describe(s scope, i int) string {
+// appendUnit appends the name of the i-th unit of scope s to buf, for a
+// finding's message.
+func (p *podTemplate) appendUnit(buf []byte, s scope, i int) []byte {
 	switch s {
 	case containerScope:
-		if i < len(p.spec.InitContainers) {
-			return fmt.Sprintf("init container %q", p.container(i).Name)
-		}
-		return fmt.Sprintf("container %q", p.container(i).Name)
+		return p.appendContainer(buf, i)
 	case appContainerScope:
-		return fmt.Sprintf("container %q", p.spec.Containers[i].Name)
+		return strconv.AppendQuote(append(buf, "container "...), p.spec.Containers[i].Name)
 	case volumeScope:
-		return p.describeVolume(&p.spec.Volumes[i])
+		return p.appendVolume(buf, &p.spec.Volumes[i])
 	case claimScope:
-		return fmt.Sprintf("volumeClaimTemplate %q", p.claims[i].Name)
+		return strconv.AppendQuote(append(buf, "volumeClaimTemplate "...), p.claims[i].Name)
 	}
-	return "pod spec"
+	return append(buf, "pod spec"...)
 }
 
-// describeVolume names v, its host path and the containers that mount it.
-func (p *podTemplate) describeVolume(v *corev1.Volume) string {
-	s := fmt.Sprintf("volume %q", v.Name)
-	if v.HostPath != nil {
-		s += fmt.Sprintf(" (hostPath %s)", v.HostPath.Path)
+// appendContainer appends the name of p.container(i).
+func (p *podTemplate) appendContainer(buf []byte, i int) []byte {
+	if i < len(p.spec.InitContainers) {
+		buf = append(buf, "init "...)
 	}
-	var users []string
+	return strconv.AppendQuote(append(buf, "container "...), p.container(i).Name)
+}
+
+// appendVolume appends v's name, its host path and the containers that
+// mount it.
+func (p *podTemplate) appendVolume(buf []byte, v *corev1.Volume) []byte {
+	buf = strconv.AppendQuote(append(buf, "volume "...), v.Name)
+	if v.HostPath != nil {
+		buf = append(append(append(buf, " (hostPath "...), v.HostPath.Path...), ')')
+	}
+	users := 0
 	for i := range p.count(containerScope) {
-		for _, m := range p.container(i).VolumeMounts {
-			if m.Name == v.Name {
-				users = append(users, p.describe(containerScope, i))
-				break
-			}
+		if !mounts(p.container(i), v.Name) {
+			continue
+		}
+		if users == 0 {
+			buf = append(buf, " mounted by "...)
+		} else {
+			buf = append(buf, ", "...)
+		}
+		buf = p.appendContainer(buf, i)
+		users++
+	}
+	return buf
+}
+
+func mounts(c *corev1.Container, volume string) bool {
+	for _, m := range c.VolumeMounts {
+		if m.Name == volume {
+			return true
 		}
 	}
-	if len(users) > 0 {
-		s += " mounted by " + strings.Join(users, ", ")
-	}
-	return s
+	return false
 }
 
 func (p *podTemplate) podSecurityContext() *corev1.PodSecurityContext {
@@ -140,13 +156,13 @@ func (p *podTemplate) seccomp(c *corev1.Container) confinement {
 	if prof := sc(c).SeccompProfile; prof != nil {
 		return profileConfinement(prof.Type)
 	}
-	if v, ok := p.annotation(corev1.SeccompContainerAnnotationKeyPrefix + c.Name); ok {
+	if v, ok := p.annotation(corev1.SeccompContainerAnnotationKeyPrefix, c.Name); ok {
 		return annotationConfinement(v)
 	}
 	if prof := p.podSecurityContext().SeccompProfile; prof != nil {
 		return profileConfinement(prof.Type)
 	}
-	v, _ := p.annotation(corev1.SeccompPodAnnotationKey)
+	v, _ := p.annotation(corev1.SeccompPodAnnotationKey, "")
 	return annotationConfinement(v)
 }
 
@@ -157,7 +173,7 @@ func (p *podTemplate) appArmor(c *corev1.Container) confinement {
 	if prof := sc(c).AppArmorProfile; prof != nil {
 		return profileConfinement(prof.Type)
 	}
-	if v, ok := p.annotation(corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix + c.Name); ok {
+	if v, ok := p.annotation(corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix, c.Name); ok {
 		return annotationConfinement(v)
 	}
 	if prof := p.podSecurityContext().AppArmorProfile; prof != nil {
@@ -166,10 +182,14 @@ func (p *podTemplate) appArmor(c *corev1.Container) confinement {
 	return unset
 }
 
-func (p *podTemplate) annotation(key string) (string, bool) {
+// annotation looks up the template's annotation prefix+name without
+// allocating the key.
+func (p *podTemplate) annotation(prefix, name string) (string, bool) {
 	if len(p.meta.Annotations) == 0 {
 		return "", false
 	}
-	v, ok := p.meta.Annotations[key]
+	var buf [128]byte
+	key := append(append(buf[:0], prefix...), name...)
+	v, ok := p.meta.Annotations[string(key)]
 	return v, ok
 }

@@ -16,6 +16,12 @@ type pssCheck struct {
 	id    string
 	level api.Level
 	check policy.CheckPodFn
+	// findingID, severity, messagePrefix and remediation are those of its
+	// findings.
+	findingID     string
+	severity      v1alpha1.Severity
+	messagePrefix string
+	remediation   string
 	// inBaseline: the baseline profile runs this check.
 	inBaseline bool
 	// inRestricted: the restricted profile runs this check (every
@@ -43,12 +49,20 @@ func latestChecks(checks []policy.Check) []pssCheck {
 	out := make([]pssCheck, 0, len(checks))
 	for _, c := range checks {
 		baseline := c.Level == api.LevelBaseline
+		severity := v1alpha1.SeverityMedium
+		if baseline {
+			severity = v1alpha1.SeverityHigh
+		}
 		out = append(out, pssCheck{
-			id:           string(c.ID),
-			level:        c.Level,
-			check:        newest(c).CheckPod,
-			inBaseline:   baseline,
-			inRestricted: !baseline || !overridden[c.ID],
+			id:            string(c.ID),
+			level:         c.Level,
+			check:         newest(c).CheckPod,
+			findingID:     "pss." + string(c.Level) + "." + string(c.ID),
+			severity:      severity,
+			messagePrefix: "Pod Security Standards " + string(c.Level) + ": ",
+			remediation:   pssRemediation(string(c.ID), c.Level),
+			inBaseline:    baseline,
+			inRestricted:  !baseline || !overridden[c.ID],
 		})
 	}
 	slices.SortFunc(out, func(a, b pssCheck) int {
@@ -66,11 +80,23 @@ func levelRank(l api.Level) int {
 	return 1
 }
 
-// evaluatePodSecurity runs every check on p. It returns the highest level p
-// meets and a finding for each check p fails in the profile of level.
-func evaluatePodSecurity(ref v1alpha1.ResourceRef, p *podTemplate, level v1alpha1.PodSecurityLevel) (string, []v1alpha1.Finding) {
+// podSecurity is the outcome of the checks on one pod template.
+type podSecurity struct {
+	// level is the highest level the template meets.
+	level string
+	// failed are the checks the template fails, in pssChecks order.
+	failed []failedCheck
+}
+
+type failedCheck struct {
+	check  *pssCheck
+	result policy.CheckResult
+}
+
+// evaluatePodSecurity runs every check on p.
+func evaluatePodSecurity(p *podTemplate) podSecurity {
+	var s podSecurity
 	baselineOK, restrictedOK := true, true
-	var findings []v1alpha1.Finding
 	for i := range pssChecks {
 		c := &pssChecks[i]
 		res := c.check(p.meta, p.spec)
@@ -79,17 +105,39 @@ func evaluatePodSecurity(ref v1alpha1.ResourceRef, p *podTemplate, level v1alpha
 		}
 		baselineOK = baselineOK && !c.inBaseline
 		restrictedOK = restrictedOK && !c.inRestricted
-		if c.inProfile(level) {
-			findings = append(findings, c.finding(ref, res))
-		}
+		s.failed = append(s.failed, failedCheck{c, res})
 	}
 	switch {
 	case restrictedOK:
-		return string(api.LevelRestricted), findings
+		s.level = string(api.LevelRestricted)
 	case baselineOK:
-		return string(api.LevelBaseline), findings
+		s.level = string(api.LevelBaseline)
+	default:
+		s.level = string(api.LevelPrivileged)
 	}
-	return string(api.LevelPrivileged), findings
+	return s
+}
+
+// findingCount is the number of findings appendFindings adds.
+func (s *podSecurity) findingCount(level v1alpha1.PodSecurityLevel) int {
+	n := 0
+	for _, f := range s.failed {
+		if f.check.inProfile(level) {
+			n++
+		}
+	}
+	return n
+}
+
+// appendFindings adds a finding for each check failed in the profile of
+// level.
+func (s *podSecurity) appendFindings(dst []v1alpha1.Finding, ref v1alpha1.ResourceRef, level v1alpha1.PodSecurityLevel) []v1alpha1.Finding {
+	for _, f := range s.failed {
+		if f.check.inProfile(level) {
+			dst = append(dst, f.check.finding(ref, f.result))
+		}
+	}
+	return dst
 }
 
 func (c *pssCheck) inProfile(level v1alpha1.PodSecurityLevel) bool {
@@ -99,24 +147,19 @@ func (c *pssCheck) inProfile(level v1alpha1.PodSecurityLevel) bool {
 	return c.inRestricted
 }
 
-// finding reports a failed check: baseline checks are High, restricted ones
-// Medium.
+// finding reports a failed check with the library's reason and detail.
 func (c *pssCheck) finding(ref v1alpha1.ResourceRef, res policy.CheckResult) v1alpha1.Finding {
-	severity := v1alpha1.SeverityMedium
-	if c.level == api.LevelBaseline {
-		severity = v1alpha1.SeverityHigh
-	}
-	msg := "Pod Security Standards " + string(c.level) + ": " + res.ForbiddenReason
+	msg := c.messagePrefix + res.ForbiddenReason
 	if res.ForbiddenDetail != "" {
-		msg += " (" + res.ForbiddenDetail + ")"
+		msg = c.messagePrefix + res.ForbiddenReason + " (" + res.ForbiddenDetail + ")"
 	}
 	return v1alpha1.Finding{
-		ID:          "pss." + string(c.level) + "." + c.id,
+		ID:          c.findingID,
 		Category:    v1alpha1.CategoryPodSecurity,
-		Severity:    severity,
+		Severity:    c.severity,
 		Resource:    ref,
 		Message:     truncate(msg, maxMessageLen),
-		Remediation: pssRemediation(c.id, c.level),
+		Remediation: c.remediation,
 	}
 }
 

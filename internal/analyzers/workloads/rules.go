@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/palisade-sec/palisade/api/v1alpha1"
 )
 
 // rule is one of kubesec v2.14.2's rules: its id, selector, reason, points
@@ -21,10 +23,15 @@ type rule struct {
 	// means; for a positive rule, what is missing.
 	condition   string
 	remediation string
+
+	// Set by prepareRules from the fields above.
+	findingID   string
+	severity    v1alpha1.Severity
+	messageTail string // ": <condition>. <reason>."
 }
 
 // rules is the rule set, in the order kubesec lists rules in.
-var rules = kubesecSorted([]rule{
+var rules = prepareRules([]rule{
 	{
 		ref: KubesecRule{
 			ID:       "AllowPrivilegeEscalation",
@@ -153,7 +160,7 @@ var rules = kubesecSorted([]rule{
 			Reason:   "Enforcing CPU limits prevents DOS via resource exhaustion",
 			Points:   1,
 		},
-		test:        onAppContainers(hasResource(limits, corev1.ResourceCPU)),
+		test:        onAppContainers(hasLimit(corev1.ResourceCPU)),
 		condition:   "resources.limits.cpu is not set",
 		remediation: "Set resources.limits.cpu on the containers.",
 	},
@@ -164,7 +171,7 @@ var rules = kubesecSorted([]rule{
 			Reason:   "Enforcing memory limits prevents DOS via resource exhaustion",
 			Points:   1,
 		},
-		test:        onAppContainers(hasResource(limits, corev1.ResourceMemory)),
+		test:        onAppContainers(hasLimit(corev1.ResourceMemory)),
 		condition:   "resources.limits.memory is not set",
 		remediation: "Set resources.limits.memory on the containers.",
 	},
@@ -209,7 +216,7 @@ var rules = kubesecSorted([]rule{
 			Reason:   "Enforcing CPU requests aids a fair balancing of resources across the cluster",
 			Points:   1,
 		},
-		test:        onAppContainers(hasResource(requests, corev1.ResourceCPU)),
+		test:        onAppContainers(hasRequest(corev1.ResourceCPU)),
 		condition:   "resources.requests.cpu is not set",
 		remediation: "Set resources.requests.cpu on the containers.",
 	},
@@ -220,7 +227,7 @@ var rules = kubesecSorted([]rule{
 			Reason:   "Enforcing memory requests aids a fair balancing of resources across the cluster",
 			Points:   1,
 		},
-		test:        onAppContainers(hasResource(requests, corev1.ResourceMemory)),
+		test:        onAppContainers(hasRequest(corev1.ResourceMemory)),
 		condition:   "resources.requests.memory is not set",
 		remediation: "Set resources.requests.memory on the containers.",
 	},
@@ -334,8 +341,16 @@ var rules = kubesecSorted([]rule{
 	},
 })
 
-func kubesecSorted(rs []rule) []rule {
+// prepareRules sorts rs into kubesec's order and works out the parts of
+// their findings that do not depend on the workload.
+func prepareRules(rs []rule) []rule {
 	slices.SortStableFunc(rs, func(a, b rule) int { return kubesecOrder(a.ref, b.ref) })
+	for i := range rs {
+		r := &rs[i]
+		r.findingID = "kubesec." + r.ref.ID
+		r.severity = severityFor(r.ref.Points, r.advise)
+		r.messageTail = ": " + r.condition + ". " + sentence(r.ref.Reason)
+	}
 	return rs
 }
 
@@ -398,22 +413,27 @@ func (t test) matches(p *podTemplate) bool {
 	return false
 }
 
-// describe names the units of p for which t gives want.
-func (t test) describe(p *podTemplate, want bool) []string {
-	var names []string
+// appendSubjects appends to buf the names of the units of p for which t
+// gives want, separated by commas.
+func (t test) appendSubjects(buf []byte, p *podTemplate, want bool) []byte {
+	start := len(buf)
 	for i := range p.count(t.scope) {
-		if t.holds(p, i) == want {
-			names = append(names, p.describe(t.scope, i))
+		if t.holds(p, i) != want {
+			continue
 		}
+		if len(buf) > start {
+			buf = append(buf, ", "...)
+		}
+		buf = p.appendUnit(buf, t.scope, i)
 	}
-	return names
+	return buf
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
 
 func isFalse(b *bool) bool { return b != nil && !*b }
 
-func above(v *int64, min int64) bool { return v != nil && *v > min }
+func above(v *int64, limit int64) bool { return v != nil && *v > limit }
 
 // effective is a container's setting where it has one, else the pod's.
 func effective[T any](container, pod *T) *T {
@@ -434,15 +454,16 @@ func hasCapability(list []corev1.Capability, want string) bool {
 	return false
 }
 
-type resourceList func(*corev1.Container) corev1.ResourceList
-
-func limits(c *corev1.Container) corev1.ResourceList { return c.Resources.Limits }
-
-func requests(c *corev1.Container) corev1.ResourceList { return c.Resources.Requests }
-
-func hasResource(list resourceList, name corev1.ResourceName) func(*corev1.Container) bool {
+func hasLimit(name corev1.ResourceName) func(*corev1.Container) bool {
 	return func(c *corev1.Container) bool {
-		_, ok := list(c)[name]
+		_, ok := c.Resources.Limits[name]
+		return ok
+	}
+}
+
+func hasRequest(name corev1.ResourceName) func(*corev1.Container) bool {
+	return func(c *corev1.Container) bool {
+		_, ok := c.Resources.Requests[name]
 		return ok
 	}
 }

@@ -60,15 +60,18 @@ func Analyze(obj client.Object, opts Options) (Result, error) {
 	ref := Ref(obj)
 	pod, ok := templateOf(obj)
 	if !ok {
-		return Result{}, fmt.Errorf("%s: %w", ref.Kind, ErrUnsupportedKind)
+		return Result{}, fmt.Errorf("%s %q: %w", ref.Kind, ref.Name, ErrUnsupportedKind)
 	}
-	kubesec, findings := scoreKubesec(ref, pod, opts.Advice)
-	podSecurityLevel, pssFindings := evaluatePodSecurity(ref, pod, level)
+	score := scoreKubesec(ref, pod)
+	security := evaluatePodSecurity(pod)
+	findings := make([]v1alpha1.Finding, 0, score.findingCount(opts.Advice)+security.findingCount(level))
+	findings = score.appendFindings(findings, ref, pod, opts.Advice)
+	findings = security.appendFindings(findings, ref, level)
 	return Result{
 		Resource:         ref,
-		Kubesec:          kubesec,
-		PodSecurityLevel: podSecurityLevel,
-		Findings:         append(findings, pssFindings...),
+		Kubesec:          score.result,
+		PodSecurityLevel: security.level,
+		Findings:         findings,
 	}, nil
 }
 
@@ -86,36 +89,38 @@ func (o Options) level() (v1alpha1.PodSecurityLevel, error) {
 // from the Go type, since typed objects read from a file or the API server
 // may have an empty TypeMeta; for other objects they come from TypeMeta.
 func Ref(obj client.Object) v1alpha1.ResourceRef {
-	gvk, ok := supportedGVK(obj)
-	if !ok {
-		gvk = obj.GetObjectKind().GroupVersionKind()
+	apiVersion, kind := supportedKind(obj)
+	if kind == "" {
+		apiVersion, kind = obj.GetObjectKind().GroupVersionKind().ToAPIVersionAndKind()
 	}
 	return v1alpha1.ResourceRef{
-		APIVersion: gvk.GroupVersion().String(),
-		Kind:       gvk.Kind,
+		APIVersion: apiVersion,
+		Kind:       kind,
 		Namespace:  obj.GetNamespace(),
 		Name:       obj.GetName(),
 	}
 }
 
-func supportedGVK(obj client.Object) (schema.GroupVersionKind, bool) {
+// supportedKind is the apiVersion and kind of the types Analyze supports,
+// or "", "" for other types.
+func supportedKind(obj client.Object) (apiVersion, kind string) {
 	switch obj.(type) {
 	case *corev1.Pod:
-		return corev1.SchemeGroupVersion.WithKind("Pod"), true
+		return "v1", "Pod"
 	case *appsv1.Deployment:
-		return appsv1.SchemeGroupVersion.WithKind("Deployment"), true
+		return "apps/v1", "Deployment"
 	case *appsv1.StatefulSet:
-		return appsv1.SchemeGroupVersion.WithKind("StatefulSet"), true
+		return "apps/v1", "StatefulSet"
 	case *appsv1.DaemonSet:
-		return appsv1.SchemeGroupVersion.WithKind("DaemonSet"), true
+		return "apps/v1", "DaemonSet"
 	case *appsv1.ReplicaSet:
-		return appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), true
+		return "apps/v1", "ReplicaSet"
 	case *batchv1.Job:
-		return batchv1.SchemeGroupVersion.WithKind("Job"), true
+		return "batch/v1", "Job"
 	case *batchv1.CronJob:
-		return batchv1.SchemeGroupVersion.WithKind("CronJob"), true
+		return "batch/v1", "CronJob"
 	}
-	return schema.GroupVersionKind{}, false
+	return "", ""
 }
 
 // podTemplate is the part of a workload the rules look at.
