@@ -69,7 +69,7 @@ func (r *RBAC) Finish(res *Results) securityv1alpha1.AnalyzerResult {
 }
 
 func (r *RBAC) add(f securityv1alpha1.Finding, res *Results) {
-	if !r.t.Visible(f.Resource.Namespace) {
+	if !r.t.Visible(f.Resource) {
 		return
 	}
 	r.out.Findings++

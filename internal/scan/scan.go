@@ -30,13 +30,18 @@ type Target struct {
 	ClusterObjects bool
 }
 
-// Visible tells whether a finding about an object in namespace ns may be
-// reported for this target.
-func (t Target) Visible(ns string) bool {
-	if ns == "" {
+// Visible tells whether a finding about ref may be reported for this
+// target: objects in a namespace in scope, a namespace in scope itself, and
+// other cluster-scoped objects only when ClusterObjects is set.
+func (t Target) Visible(ref securityv1alpha1.ResourceRef) bool {
+	switch {
+	case ref.Namespace != "":
+		return t.Scope.Contains(ref.Namespace)
+	case ref.Kind == "Namespace":
+		return t.Scope.Contains(ref.Name)
+	default:
 		return t.ClusterObjects
 	}
-	return t.Scope.Contains(ns)
 }
 
 // Namespaces lists the Namespace objects in scope.
