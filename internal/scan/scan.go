@@ -17,6 +17,8 @@ import (
 	"github.com/palisade-sec/palisade/internal/kube"
 	"github.com/palisade-sec/palisade/internal/report"
 	"github.com/palisade-sec/palisade/internal/scope"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Target is what a run reads: the cluster, through a reader that goes to the
@@ -145,7 +147,7 @@ func Run(ctx context.Context, t Target, analyzers []Analyzer, res *Results) {
 }
 
 func failed(name string, err error) securityv1alpha1.AnalyzerResult {
-	return securityv1alpha1.AnalyzerResult{Name: name, Phase: securityv1alpha1.AnalyzerFailed, Reason: "ListFailed", Message: truncate(err.Error(), 1024)}
+	return securityv1alpha1.AnalyzerResult{Name: name, Phase: securityv1alpha1.AnalyzerFailed, Reason: "ListFailed", Message: text.Cut(err.Error(), 1024)}
 }
 
 // clusterListThreshold is the number of namespaces above which one
@@ -199,11 +201,4 @@ func ResourceRef(obj client.Object) securityv1alpha1.ResourceRef {
 		}
 	}
 	return securityv1alpha1.ResourceRef{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }

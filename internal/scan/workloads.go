@@ -11,6 +11,8 @@ import (
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/analyzers/workloads"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Workloads scores every top-level workload in scope with kubesec's rules
@@ -94,6 +96,6 @@ func invalidWorkload(obj client.Object, err error) securityv1alpha1.Finding {
 		Category: securityv1alpha1.CategoryWorkload,
 		Severity: securityv1alpha1.SeverityLow,
 		Resource: ResourceRef(obj),
-		Message:  truncate(fmt.Sprintf("Could not evaluate this workload: %v", err), 1024),
+		Message:  text.Cut(fmt.Sprintf("Could not evaluate this workload: %v", err), 1024),
 	}
 }

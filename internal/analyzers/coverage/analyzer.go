@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // DefaultMaxNames is how many workloads a grouped finding lists by default.
@@ -215,7 +217,7 @@ func namespaceRef(name string) v1alpha1.ResourceRef {
 }
 
 func finding(id string, sev v1alpha1.Severity, res v1alpha1.ResourceRef, msg, remediation string) v1alpha1.Finding {
-	return v1alpha1.Finding{ID: id, Category: v1alpha1.CategoryNetworkPolicy, Severity: sev, Resource: res, Message: truncate(msg), Remediation: remediation}
+	return v1alpha1.Finding{ID: id, Category: v1alpha1.CategoryNetworkPolicy, Severity: sev, Resource: res, Message: text.Cut(msg, text.MaxField), Remediation: remediation}
 }
 
 // direction holds what differs between the ingress and egress findings.
@@ -268,7 +270,7 @@ func (ns *namespace) findings(c *NamespaceCoverage) []v1alpha1.Finding {
 	if ns.hostNetwork.pods > 0 {
 		out = append(out, finding(IDHostNetwork, v1alpha1.SeverityInfo, ref,
 			fmt.Sprintf("%d hostNetwork %s in namespace %s outside NetworkPolicy, which does not apply to host-network traffic: %s.",
-				ns.hostNetwork.pods, plural(ns.hostNetwork.pods, "pod is", "pods are"), ns.name, &ns.hostNetwork),
+				ns.hostNetwork.pods, text.Plural(ns.hostNetwork.pods, "pod is", "pods are"), ns.name, &ns.hostNetwork),
 			hostNetworkRemediation))
 	}
 	return out
@@ -322,19 +324,4 @@ func (p *policy) selectsNothing() (v1alpha1.Finding, bool) {
 	return finding(IDPolicySelectsNoPod, v1alpha1.SeverityLow, p.Policy,
 		fmt.Sprintf("NetworkPolicy %s/%s has no effect: %s.", p.Policy.Namespace, p.Policy.Name, why),
 		selectsNoPodRemediation), true
-}
-
-const maxText = 1024
-
-// truncate shortens s to the Finding field limit.
-func truncate(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	const ellipsis = "…"
-	cut := maxText - len(ellipsis)
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + ellipsis
 }

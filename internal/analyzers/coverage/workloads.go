@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // workloadOf names the workload a pod belongs to: its controller, with a
@@ -63,19 +65,11 @@ func (s *workloadSet) add(name string) {
 func (s *workloadSet) String() string {
 	parts := make([]string, len(s.names))
 	for i, n := range s.names {
-		parts[i] = fmt.Sprintf("%s (%d %s)", n, s.count[i], plural(s.count[i], "pod", "pods"))
+		parts[i] = fmt.Sprintf("%s (%d %s)", n, s.count[i], text.Plural(s.count[i], "pod", "pods"))
 	}
 	out := strings.Join(parts, ", ")
 	if s.more {
 		out += ", and more"
 	}
 	return out
-}
-
-// plural picks the singular or plural form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Finding IDs.
@@ -35,7 +37,7 @@ func NotInstalled() v1alpha1.Finding {
 }
 
 func finding(id string, sev v1alpha1.Severity, res v1alpha1.ResourceRef, msg, remediation string) v1alpha1.Finding {
-	return v1alpha1.Finding{ID: id, Category: v1alpha1.CategoryMTLS, Severity: sev, Resource: res, Message: truncate(msg), Remediation: truncate(remediation)}
+	return v1alpha1.Finding{ID: id, Category: v1alpha1.CategoryMTLS, Severity: sev, Resource: res, Message: text.Cut(msg, text.MaxField), Remediation: text.Cut(remediation, text.MaxField)}
 }
 
 func namespaceRef(name string) v1alpha1.ResourceRef {
@@ -92,7 +94,7 @@ func (ns *namespace) findings(s *NamespaceMTLS) []v1alpha1.Finding {
 	if n := s.PodsWithoutSidecar; n > 0 {
 		out = append(out, finding(IDPodsWithoutSidecar, v1alpha1.SeverityMedium, ref,
 			fmt.Sprintf("%d %s without an istio-proxy sidecar in mesh namespace %s (opted out, or created before injection was enabled): plaintext only, no mTLS.",
-				n, plural(n, "pod runs", "pods run"), ns.name),
+				n, text.Plural(n, "pod runs", "pods run"), ns.name),
 			noSidecarRemediation))
 	}
 	for _, e := range sortedExposures(ns.groups) {
@@ -124,7 +126,7 @@ func exposureFinding(namespace string, e exposure, pods int) v1alpha1.Finding {
 	}
 	return finding(id, modeSeverity(e.mode), res,
 		fmt.Sprintf("In namespace %s, %d meshed %s plaintext%s: mode %s (%s).",
-			namespace, pods, plural(pods, "pod accepts", "pods accept"), where, e.mode, source(e.level, e.policy)),
+			namespace, pods, text.Plural(pods, "pod accepts", "pods accept"), where, e.mode, source(e.level, e.policy)),
 		fmt.Sprintf(strictRemediation, policyOrNew(e.level, e.policy, namespace)))
 }
 
@@ -155,27 +157,4 @@ func policyName(p *PeerAuthentication) string {
 		return ""
 	}
 	return p.Namespace + "/" + p.Name
-}
-
-// plural picks the singular or plural form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-const maxText = 1024
-
-// truncate shortens s to the Finding field limit.
-func truncate(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	const ellipsis = "…"
-	cut := maxText - len(ellipsis)
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + ellipsis
 }

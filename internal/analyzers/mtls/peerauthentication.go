@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Mode is a PeerAuthentication mTLS mode.
@@ -129,7 +131,7 @@ func FromUnstructuredList(us []*unstructured.Unstructured) ([]PeerAuthentication
 		if err != nil {
 			bad = append(bad, v1alpha1.Finding{
 				ID: IDInvalidPolicy, Category: v1alpha1.CategoryMTLS, Severity: v1alpha1.SeverityLow, Resource: p.Ref(),
-				Message:     truncate(fmt.Sprintf("PeerAuthentication %s/%s cannot be read, so it is left out: %v.", p.Namespace, p.Name, err)),
+				Message:     text.Cut(fmt.Sprintf("PeerAuthentication %s/%s cannot be read, so it is left out: %v.", p.Namespace, p.Name, err), text.MaxField),
 				Remediation: "Fix the policy; istioctl analyze reports the same problem.",
 			})
 			continue

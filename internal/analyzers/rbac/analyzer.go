@@ -10,6 +10,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Input is the RBAC state to analyze, as listed from the API server or
@@ -278,7 +280,7 @@ func (a *Analyzer) grantFindings(out []v1alpha1.Finding) []v1alpha1.Finding {
 		}
 		f := a.finding(g.Match, g.Binding.Ref, grantMessage(g, t))
 		f.Severity = g.Severity()
-		f.Remediation = truncate(f.Remediation + " Or remove " + describeSubject(g.Subject) + " from " + describeRef(g.Binding.Ref) + ".")
+		f.Remediation = text.Cut(f.Remediation+" Or remove "+describeSubject(g.Subject)+" from "+describeRef(g.Binding.Ref)+".", text.MaxField)
 		out = append(out, f)
 	}
 	return out
@@ -291,8 +293,8 @@ func (a *Analyzer) finding(m *Match, res v1alpha1.ResourceRef, msg string) v1alp
 		Category:    v1alpha1.CategoryRBAC,
 		Severity:    m.Severity,
 		Resource:    res,
-		Message:     truncate(msg),
-		Remediation: truncate(a.template(m.TemplateID).Remediation),
+		Message:     text.Cut(msg, text.MaxField),
+		Remediation: text.Cut(a.template(m.TemplateID).Remediation, text.MaxField),
 	}
 }
 
@@ -366,19 +368,4 @@ func describeRef(r v1alpha1.ResourceRef) string {
 		return r.Kind + " " + r.Name
 	}
 	return r.Kind + " " + r.Namespace + "/" + r.Name
-}
-
-const maxText = 1024
-
-// truncate shortens s to the Finding field limit.
-func truncate(s string) string {
-	if len(s) <= maxText {
-		return s
-	}
-	const ellipsis = "…"
-	cut := maxText - len(ellipsis)
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return s[:cut] + ellipsis
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -233,22 +232,3 @@ func TestNewRejectsBadTemplates(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	long := ""
-	for len(long) < 2*maxText {
-		long += "é"
-	}
-	got := truncate(long)
-	if len(got) > maxText {
-		t.Errorf("len(truncate) = %d, want <= %d", len(got), maxText)
-	}
-	if !utf8.ValidString(got) {
-		t.Error("truncate split a UTF-8 sequence")
-	}
-	if got[len(got)-len("…"):] != "…" {
-		t.Errorf("truncate does not end with an ellipsis: %q", got[len(got)-8:])
-	}
-	if truncate("short") != "short" {
-		t.Error("truncate changed a short string")
-	}
-}

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // RiskyPodID is the finding ID for pods whose mounted token carries risky
@@ -74,8 +76,8 @@ func (a *Analyzer) Pod(pod *corev1.Pod) []v1alpha1.Finding {
 		Category: v1alpha1.CategoryRBAC,
 		Severity: risk.Severity,
 		Resource: risk.Pod,
-		Message: truncate(fmt.Sprintf("Pod %s/%s runs as ServiceAccount %s/%s with its API token mounted (%s); the account can %s",
-			pod.Namespace, pod.Name, pod.Namespace, risk.ServiceAccount, risk.TokenMount, acct.summary)),
+		Message: text.Cut(fmt.Sprintf("Pod %s/%s runs as ServiceAccount %s/%s with its API token mounted (%s); the account can %s",
+			pod.Namespace, pod.Name, pod.Namespace, risk.ServiceAccount, risk.TokenMount, acct.summary), text.MaxField),
 		Remediation: "Set automountServiceAccountToken: false on the pod or its ServiceAccount if it does not call the " +
 			"Kubernetes API; otherwise run it as a dedicated ServiceAccount without these permissions.",
 	}}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // KubesecResult is one object's entry in the JSON array `kubesec scan`
@@ -200,7 +202,7 @@ func (r *rule) finding(ref v1alpha1.ResourceRef, p *podTemplate, matched bool) v
 		Category:    v1alpha1.CategoryWorkload,
 		Severity:    r.severity,
 		Resource:    ref,
-		Message:     truncate(string(msg), maxMessageLen),
+		Message:     text.Cut(string(msg), maxMessageLen),
 		Remediation: r.remediation,
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"k8s.io/pod-security-admission/policy"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // pssCheck is one of the upstream Pod Security Standards checks, as the
@@ -158,7 +160,7 @@ func (c *pssCheck) finding(ref v1alpha1.ResourceRef, res policy.CheckResult) v1a
 		Category:    v1alpha1.CategoryPodSecurity,
 		Severity:    c.severity,
 		Resource:    ref,
-		Message:     truncate(msg, maxMessageLen),
+		Message:     text.Cut(msg, maxMessageLen),
 		Remediation: c.remediation,
 	}
 }

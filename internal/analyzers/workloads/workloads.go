@@ -3,7 +3,6 @@ package workloads
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -193,17 +192,4 @@ func IsTopLevel(obj client.Object) bool {
 		}
 	}
 	return true
-}
-
-// truncate shortens s to at most n bytes, cutting at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
 }

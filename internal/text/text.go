@@ -1,0 +1,34 @@
+// Package text holds the string helpers findings and reports share.
+package text
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxField is the API's limit on a finding's message and remediation.
+const MaxField = 1024
+
+// Cut shortens s to at most n bytes (n >= 3), ending it with "…" when it
+// cuts, without splitting a UTF-8 sequence. Invalid UTF-8 becomes U+FFFD
+// first, as JSON encoding would turn it, so the bound holds once decoded.
+func Cut(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	end := n - len(ellipsis)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + ellipsis
+}
+
+// Plural picks the singular or plural form for n.
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
