@@ -1,7 +1,8 @@
 // Command palisade is the Palisade operator and its command-line tools.
 //
 //	palisade [manager] [flags]   run the operator (the default)
-//	palisade scan -f FILE        score manifests offline (kubesec rules, Pod Security Standards)
+//	palisade scan -f FILE        analyze manifests offline (workloads, RBAC, NetworkPolicies, mTLS)
+//	palisade serve               palisade scan over HTTP, like kubesec's HTTP mode
 //	palisade netpol check|matrix what NetworkPolicies allow, offline
 package main
 
@@ -16,13 +17,16 @@ import (
 	"github.com/palisade-sec/palisade/internal/cli/managercmd"
 	"github.com/palisade-sec/palisade/internal/cli/netpolcmd"
 	"github.com/palisade-sec/palisade/internal/cli/scancmd"
+	"github.com/palisade-sec/palisade/internal/cli/servecmd"
 )
 
 const usage = `Palisade: a Kubernetes security operator.
 
 Usage:
   palisade [manager] [flags]    run the operator (default)
-  palisade scan -f FILE [flags] score workload manifests offline
+  palisade scan -f FILE [flags] analyze manifests offline (workloads, RBAC,
+                                NetworkPolicies, mTLS)
+  palisade serve [flags]        serve palisade scan over HTTP (kubesec's API)
   palisade netpol check|matrix  ask what NetworkPolicies allow, offline
   palisade help                 show this text
 
@@ -37,6 +41,7 @@ func commands() map[string]command {
 			return managercmd.Run(ctx, args, stderr)
 		},
 		"scan":   scancmd.Run,
+		"serve":  servecmd.Run,
 		"netpol": netpolcmd.Run,
 	}
 }

@@ -231,4 +231,3 @@ func TestNewRejectsBadTemplates(t *testing.T) {
 		t.Error("New accepted a template with no severity and no needs")
 	}
 }
-

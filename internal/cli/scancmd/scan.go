@@ -1,11 +1,27 @@
-// Package scancmd is `palisade scan`: it scores workload manifests with
-// kubesec's rules and the Pod Security Standards, offline, the way the
-// operator scores live workloads (see package workloads).
+// Package scancmd is `palisade scan`: it analyzes manifests offline the way
+// the operator analyzes a cluster. It scores workloads with kubesec's rules
+// and the Pod Security Standards (see package workloads) and runs the RBAC,
+// NetworkPolicy coverage and Istio mTLS analyzers through scan.Run, the
+// code a SecurityScan runs, over an in-memory cluster holding the objects
+// given (kube.MemoryReader), so a `kubectl get -A -o yaml` dump reads as the
+// cluster it came from. Scan and Report are shared with `palisade serve`.
 //
-// Every object given is scored, whatever its owner references say. Output
-// is a table (findings most severe first, each workload's score and Pod
-// Security Standards level, a summary line; what was not scored goes to
-// stderr), Palisade's JSON report, or kubesec's JSON array (-o kubesec).
+// Which analyzers run: --analyzers auto (the default) runs workloads when
+// an object has a pod template, rbac when a Role, ClusterRole, RoleBinding
+// or ClusterRoleBinding is present, networkPolicies when a NetworkPolicy is,
+// mtls when a PeerAuthentication is; a list runs those named, applicable or
+// not (mtls without PeerAuthentications reports that Istio is not
+// installed). The pods the analyzers see are the Pod objects given: a
+// Deployment manifest alone has none.
+//
+// Each pod template is scored once: an object whose controller is in the
+// input and scores its template (a ReplicaSet for its Pods, a Deployment
+// for its ReplicaSets, see workloads.IsTopLevel) is "owned", not scored
+// again; an object whose controller is absent is scored as given, as
+// kubesec does. Output is a table (findings most severe first, each
+// workload's score and Pod Security Standards level, the analyzers, a
+// summary line; what was not scored goes to stderr), Palisade's JSON
+// report, or kubesec's JSON array (-o kubesec).
 //
 // As in kubesec, -o kubesec gives objects of other kinds "valid": true, the
 // message "This resource kind is not supported by kubesec" and a score of 0.
@@ -14,6 +30,8 @@
 //     "valid": false and the decoder's error as the message, and is listed
 //     after the objects; kubesec validates against downloaded schemas, and
 //     stops at the first YAML syntax error.
+//   - Owned objects have no entry: their controller's entry is their pod
+//     template's.
 //   - kubesec exits 2 whenever an object, of any kind, scores 0 or less.
 //     palisade scan exits 0 unless --exit-code is given, and then compares
 //     only the scored workloads with --min-score.
@@ -42,27 +60,35 @@ const (
 
 const usage = `Usage: palisade scan -f FILE|DIR|- [flags]
 
-Scores workload manifests (Pods, Deployments, StatefulSets, DaemonSets,
-ReplicaSets, Jobs, CronJobs) with kubesec's rules and points and checks them
-against the Pod Security Standards. Files may hold several YAML documents,
-JSON, or a kind: List. Other kinds are reported as unsupported.
+Analyzes manifests offline, as a SecurityScan analyzes a cluster: scores
+workloads (Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs,
+CronJobs) with kubesec's rules and points and checks them against the Pod
+Security Standards, and finds risky RBAC grants, gaps in NetworkPolicy
+coverage and Istio mTLS posture when the input holds those kinds. Files may
+hold several YAML documents, JSON, or a kind: List; a "kubectl get -A -o
+yaml" dump is a valid input. Other kinds are reported as unsupported.
+
+Exit code: 0; --exit-code when a workload scores at or below --min-score; 2
+for bad flags, unreadable files or an analyzer that failed.
 
 Flags:
 `
 
 // config is the parsed command line.
 type config struct {
-	files    []string
-	output   string
-	level    v1alpha1.PodSecurityLevel
-	advice   bool
-	exitCode int
-	minScore int
+	files     []string
+	output    string
+	level     v1alpha1.PodSecurityLevel
+	advice    bool
+	analyzers []string
+	exitCode  int
+	minScore  int
 }
 
 // Run runs `palisade scan` with args (which exclude the word "scan") and
 // returns the process's exit code: 0, or --exit-code when an object scores
-// at or below --min-score, or 2 for bad flags and unreadable files.
+// at or below --min-score, or 2 for bad flags, unreadable files and failed
+// analyzers.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stdout)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -77,13 +103,17 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "palisade scan: %v\n", err)
 		return exitError
 	}
-	rep, err := scan(ctx, objs, bad, cfg)
+	rep, err := Scan(ctx, objs, bad, cfg.options())
 	if err != nil {
 		fmt.Fprintf(stderr, "palisade scan: %v\n", err)
 		return exitError
 	}
 	if err := write(stdout, stderr, cfg.output, rep); err != nil {
 		fmt.Fprintf(stderr, "palisade scan: writing the report: %v\n", err)
+		return exitError
+	}
+	if failed := rep.FailedAnalyzers(); len(failed) > 0 {
+		fmt.Fprintf(stderr, "palisade scan: analyzer failed: %s\n", strings.Join(failed, "; "))
 		return exitError
 	}
 	if cfg.exitCode != 0 && rep.scoresAtOrBelow(cfg.minScore) {
@@ -95,12 +125,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func parseFlags(args []string, stdout io.Writer) (config, error) {
 	var cfg config
 	var level string
+	def := DefaultOptions()
 	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringArrayVarP(&cfg.files, "filename", "f", nil, "file or directory (.yaml, .yml, .json files below it) to scan, or - for standard input; repeatable")
 	fs.StringVarP(&cfg.output, "output", "o", "table", "output format: table, json or kubesec")
-	fs.StringVar(&level, "level", string(v1alpha1.PodSecurityRestricted), "Pod Security Standards level to report failures at: baseline or restricted")
-	fs.BoolVar(&cfg.advice, "advice", true, "report kubesec's positive rules a workload misses, as Low or Info findings")
+	fs.StringSliceVar(&cfg.analyzers, "analyzers", []string{autoAnalyzers}, "analyzers to run: auto (those the input has objects for) or a list of "+strings.Join(AnalyzerNames(), ","))
+	fs.StringVar(&level, "level", string(def.Workloads.Level), "Pod Security Standards level to report failures at: baseline or restricted")
+	fs.BoolVar(&cfg.advice, "advice", def.Workloads.Advice, "report kubesec's positive rules a workload misses, as Low or Info findings")
 	fs.IntVar(&cfg.exitCode, "exit-code", 0, "exit with this code when an object's kubesec score is at or below --min-score (0: always exit 0)")
 	fs.IntVar(&cfg.minScore, "min-score", 0, "the kubesec score at or below which --exit-code applies")
 	fs.Usage = func() { fmt.Fprint(stdout, usage+fs.FlagUsages()) }
@@ -108,8 +140,14 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		return cfg, err // for -h and --help, Parse has printed the usage
 	}
 	cfg.level = v1alpha1.PodSecurityLevel(level)
+	if slices.Equal(cfg.analyzers, []string{autoAnalyzers}) {
+		cfg.analyzers = nil
+	}
 	return cfg, cfg.validate(fs.Args())
 }
+
+// autoAnalyzers is the --analyzers value for the analyzers that apply.
+const autoAnalyzers = "auto"
 
 func (c config) validate(rest []string) error {
 	switch {
@@ -123,125 +161,16 @@ func (c config) validate(rest []string) error {
 		return fmt.Errorf("unknown Pod Security Standards level %q: use baseline or restricted", c.level)
 	case c.exitCode < 0 || c.exitCode > 255:
 		return fmt.Errorf("--exit-code %d is not between 0 and 255", c.exitCode)
+	case slices.Contains(c.analyzers, autoAnalyzers):
+		return fmt.Errorf("--analyzers %s: auto stands alone", strings.Join(c.analyzers, ","))
 	}
-	return nil
+	return ValidateAnalyzers(c.analyzers)
 }
 
-// Object statuses in the JSON report.
-const (
-	statusScored      = "scored"
-	statusUnsupported = "unsupported"
-	statusInvalid     = "invalid"
-)
-
-// report is what a scan found, in Palisade's JSON shape.
-type report struct {
-	Summary  summary            `json:"summary"`
-	Findings []v1alpha1.Finding `json:"findings"`
-	Objects  []object           `json:"objects"`
-}
-
-// summary counts the findings by severity.
-type summary struct {
-	v1alpha1.SeverityCounts
-	Total int32 `json:"total"`
-}
-
-// object is one object or document scanned.
-type object struct {
-	// Source is where it was read: "file.yaml#2", "file.yaml#1[3]" for an
-	// item of a List, "<stdin>#1".
-	Source string `json:"source"`
-	// Status is scored, unsupported or invalid.
-	Status   string                `json:"status"`
-	Resource *v1alpha1.ResourceRef `json:"resource,omitempty"`
-	// Score is the kubesec score of a scored object.
-	Score            *int   `json:"score,omitempty"`
-	PodSecurityLevel string `json:"podSecurityLevel,omitempty"`
-	// Error says why the object was not scored.
-	Error   string                  `json:"error,omitempty"`
-	kubesec workloads.KubesecResult // the object's entry in -o kubesec
-}
-
-// scan analyzes objs and records bad documents, in that order.
-func scan(ctx context.Context, objs []manifest.Object, bad []*manifest.DocumentError, cfg config) (*report, error) {
-	rep := &report{Findings: []v1alpha1.Finding{}, Objects: make([]object, 0, len(objs)+len(bad))}
-	opts := workloads.Options{Level: cfg.level, Advice: cfg.advice}
-	for _, o := range objs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		obj, findings, err := analyze(o, opts)
-		if err != nil {
-			return nil, err
-		}
-		rep.Objects = append(rep.Objects, obj)
-		rep.Findings = append(rep.Findings, findings...)
+// options are the Scan options the command line asks for.
+func (c config) options() Options {
+	return Options{
+		Workloads: workloads.Options{Level: c.level, Advice: c.advice},
+		Analyzers: c.analyzers,
 	}
-	for _, d := range bad {
-		rep.Objects = append(rep.Objects, invalid(d))
-	}
-	slices.SortStableFunc(rep.Findings, func(a, b v1alpha1.Finding) int { return a.Severity.Rank() - b.Severity.Rank() })
-	for _, f := range rep.Findings {
-		rep.Summary.Add(f.Severity)
-	}
-	rep.Summary.Total = rep.Summary.SeverityCounts.Total()
-	return rep, nil
-}
-
-// analyze scores one object; an unsupported kind is an object, not an
-// error.
-func analyze(o manifest.Object, opts workloads.Options) (object, []v1alpha1.Finding, error) {
-	ref := workloads.Ref(o.Obj)
-	res, err := workloads.Analyze(o.Obj, opts)
-	if errors.Is(err, workloads.ErrUnsupportedKind) {
-		k := workloads.UnsupportedKubesecResult(ref)
-		k.FileName = fileName(o.Source)
-		return object{Source: o.Source, Status: statusUnsupported, Resource: &ref, Error: err.Error(), kubesec: k}, nil, nil
-	}
-	if err != nil {
-		return object{}, nil, fmt.Errorf("%s: %w", o.Source, err)
-	}
-	res.Kubesec.FileName = fileName(o.Source)
-	return object{
-		Source:           o.Source,
-		Status:           statusScored,
-		Resource:         &res.Resource,
-		Score:            &res.Kubesec.Score,
-		PodSecurityLevel: res.PodSecurityLevel,
-		kubesec:          res.Kubesec,
-	}, res.Findings, nil
-}
-
-// invalid records a document that could not be decoded; kubesec names such
-// objects "Unknown".
-func invalid(d *manifest.DocumentError) object {
-	return object{
-		Source: d.Source,
-		Status: statusInvalid,
-		Error:  d.Err.Error(),
-		kubesec: workloads.KubesecResult{
-			Object:   "Unknown",
-			FileName: fileName(d.Source),
-			Message:  d.Err.Error(),
-		},
-	}
-}
-
-// fileName is the file part of a manifest source ("deploy.yaml#2[0]"), as
-// kubesec names it: "STDIN" for standard input.
-func fileName(source string) string {
-	if i := strings.LastIndexByte(source, '#'); i >= 0 {
-		source = source[:i]
-	}
-	if source == "<stdin>" {
-		return "STDIN"
-	}
-	return source
-}
-
-// scoresAtOrBelow reports whether a scored object's kubesec score is at or
-// below limit.
-func (r *report) scoresAtOrBelow(limit int) bool {
-	return slices.ContainsFunc(r.Objects, func(o object) bool { return o.Score != nil && *o.Score <= limit })
 }

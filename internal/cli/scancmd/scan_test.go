@@ -40,15 +40,33 @@ type jsonObject struct {
 	Source           string                `json:"source"`
 	Status           string                `json:"status"`
 	Resource         *v1alpha1.ResourceRef `json:"resource"`
+	Owner            *v1alpha1.ResourceRef `json:"owner"`
 	Score            *int                  `json:"score"`
 	PodSecurityLevel string                `json:"podSecurityLevel"`
 	Error            string                `json:"error"`
 }
 
 type jsonReport struct {
-	Summary  map[string]int     `json:"summary"`
-	Findings []v1alpha1.Finding `json:"findings"`
-	Objects  []jsonObject       `json:"objects"`
+	Summary   map[string]int            `json:"summary"`
+	Analyzers []v1alpha1.AnalyzerResult `json:"analyzers"`
+	Findings  []v1alpha1.Finding        `json:"findings"`
+	Objects   []jsonObject              `json:"objects"`
+}
+
+// scanJSON runs the command with -o json and decodes the report; the
+// command must succeed without a word on stderr.
+func scanJSON(t *testing.T, stdin string, args ...string) jsonReport {
+	t.Helper()
+	code, stdout, stderr := run(t, stdin, append(args, "-o", "json")...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	checkReport(t, rep)
+	return rep
 }
 
 func TestJSON(t *testing.T) {
@@ -149,22 +167,12 @@ func TestJSON(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			code, stdout, stderr := run(t, tc.stdin, append(tc.args, "-o", "json")...)
-			if code != 0 || stderr != "" {
-				t.Fatalf("exit code %d, stderr %q", code, stderr)
-			}
-			var rep jsonReport
-			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-				t.Fatalf("output is not JSON: %v\n%s", err, stdout)
-			}
+			rep := scanJSON(t, tc.stdin, tc.args...)
 			var got []object
 			for _, o := range rep.Objects {
 				g := object{Source: o.Source, Status: o.Status, Score: o.Score, Level: o.PodSecurityLevel}
 				if o.Resource != nil {
 					g.Kind, g.Name = o.Resource.Kind, o.Resource.Name
-				}
-				if (o.Status == "scored") == (o.Error != "") {
-					t.Errorf("%s: status %s with error %q", o.Source, o.Status, o.Error)
 				}
 				got = append(got, g)
 			}
@@ -176,7 +184,6 @@ func TestJSON(t *testing.T) {
 					t.Errorf("summary (-want +got):\n%s", diff)
 				}
 			}
-			checkFindings(t, rep)
 			have := map[string]bool{}
 			for _, f := range rep.Findings {
 				have[f.Resource.Kind+"/"+f.Resource.Name+":"+f.ID] = true
@@ -195,16 +202,36 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-// checkFindings checks what holds for every JSON report: findings most
-// severe first, complete, and counted in the summary.
-func checkFindings(t *testing.T, rep jsonReport) {
+// checkReport checks what holds for every JSON report: findings most
+// severe first, complete, and counted in the summary; analyzers that
+// succeeded and counted their findings; an error on each object not
+// scored.
+func checkReport(t *testing.T, rep jsonReport) {
 	t.Helper()
+	for _, o := range rep.Objects {
+		if hasError := o.Status != "scored" && o.Status != "analyzed"; hasError != (o.Error != "") {
+			t.Errorf("%s: status %s with error %q", o.Source, o.Status, o.Error)
+		}
+		if (o.Status == "owned") != (o.Owner != nil) {
+			t.Errorf("%s: status %s with owner %v", o.Source, o.Status, o.Owner)
+		}
+	}
+	var findings int32
+	for _, a := range rep.Analyzers {
+		if a.Phase != v1alpha1.AnalyzerSucceeded {
+			t.Errorf("analyzer %s: %s %s", a.Name, a.Phase, a.Message)
+		}
+		findings += a.Findings
+	}
+	if int(findings) != len(rep.Findings) {
+		t.Errorf("analyzers count %d findings, the report has %d", findings, len(rep.Findings))
+	}
 	counts := map[string]int{}
 	for i, f := range rep.Findings {
 		if i > 0 && f.Severity.Rank() < rep.Findings[i-1].Severity.Rank() {
 			t.Errorf("finding %d (%s, %s) after a %s one", i, f.ID, f.Severity, rep.Findings[i-1].Severity)
 		}
-		if f.ID == "" || f.Category == "" || f.Message == "" || f.Remediation == "" || f.Resource.Kind == "" || f.Resource.APIVersion == "" {
+		if f.ID == "" || f.Category == "" || f.Message == "" || f.Resource.Kind == "" || f.Resource.APIVersion == "" || (isWorkloadFinding(f) && f.Remediation == "") {
 			t.Errorf("incomplete finding %+v", f)
 		}
 		counts[strings.ToLower(string(f.Severity))]++
@@ -337,6 +364,28 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// TestTableDump: the table of a dump lists every analyzer's findings, the
+// scored workloads and the analyzers, and nothing goes to stderr.
+func TestTableDump(t *testing.T) {
+	code, stdout, stderr := run(t, "", "-f", "testdata/cluster/dump.yaml", "--advice=false")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{"rbac.exec-pods", "netpol.pods-not-isolated-egress", "mtls.permissive", "kubesec.Privileged"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %s row", want)
+		}
+	}
+	if !strings.Contains(stdout, "ANALYZER         PHASE      RESOURCES  FINDINGS\nworkloads        Succeeded  3          14\n") {
+		t.Errorf("no analyzer rows:\n%s", stdout)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	wantSummary := "22 findings (1 critical, 4 high, 14 medium, 3 low, 0 info) in 3 workloads and 9 other objects; 3 owned"
+	if got := lines[len(lines)-1]; got != wantSummary {
+		t.Errorf("summary line = %q, want %q", got, wantSummary)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	tests := map[string]struct {
 		stdin      string
@@ -368,6 +417,9 @@ func TestExitCodes(t *testing.T) {
 		"-h lists the flags":                    {args: []string{"-h"}, want: 0, wantStdout: "--min-score"},
 		"unsupported and invalid do not fail":   {args: []string{"-f", "testdata/kubesec/other.yaml"}, want: 0, wantStderr: "invalid testdata/kubesec/other.yaml#2"},
 		"exit code 0 is the same as no option":  {args: []string{"-f", "testdata/manifests/insecure.yaml", "--exit-code", "0", "-o", "json"}, want: 0},
+		"unknown analyzer":                      {args: []string{"-f", "testdata/broken.yaml", "--analyzers", "workloads,secrets"}, want: 2, wantStderr: `unknown analyzer "secrets"`},
+		"auto with others":                      {args: []string{"-f", "testdata/broken.yaml", "--analyzers", "auto,rbac"}, want: 2, wantStderr: "auto stands alone"},
+		"owned objects have no score":           {args: []string{"-f", "testdata/cluster/dump.yaml", "--exit-code", "3", "--min-score", "-31", "-o", "json"}, want: 0},
 		"scores are compared, not the severity": {args: []string{"-f", "testdata/manifests/list.yaml", "--exit-code", "6", "--min-score", "-7", "-o", "json"}, want: 6},
 	}
 	for name, tc := range tests {
