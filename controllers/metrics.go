@@ -15,6 +15,7 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	findings    *prometheus.GaugeVec
 	lastSuccess *prometheus.GaugeVec
+	benchNodes  *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -37,8 +38,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "palisade_scan_last_success_timestamp_seconds",
 			Help: "Unix time at which the latest successful run of a SecurityScan finished.",
 		}, []string{"namespace", "scan"}),
+		benchNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "palisade_benchmark_nodes",
+			Help: "Nodes of the latest finished run of a SecurityScan's CIS benchmark, by phase (Succeeded, Failed, Skipped).",
+		}, []string{"namespace", "scan", "phase"}),
 	}
-	reg.MustRegister(m.runs, m.duration, m.findings, m.lastSuccess)
+	reg.MustRegister(m.runs, m.duration, m.findings, m.lastSuccess, m.benchNodes)
 	return m
 }
 
@@ -68,7 +73,16 @@ func (m *Metrics) runFinished(scan *securityv1alpha1.SecurityScan, rep *security
 	if rep.Status.Phase != securityv1alpha1.ReportFailed && rep.Status.CompletionTime != nil {
 		m.lastSuccess.WithLabelValues(ns, name).Set(float64(rep.Status.CompletionTime.Unix()))
 	}
+	m.benchNodes.DeletePartialMatch(prometheus.Labels{"namespace": ns, "scan": name})
+	if b := rep.Status.Benchmark; b != nil && b.NodeCounts != nil {
+		m.benchNodes.WithLabelValues(ns, name, string(securityv1alpha1.BenchmarkNodeSucceeded)).Set(float64(b.NodeCounts.Succeeded))
+		m.benchNodes.WithLabelValues(ns, name, string(securityv1alpha1.BenchmarkNodeFailed)).Set(float64(b.NodeCounts.Failed))
+		m.benchNodes.WithLabelValues(ns, name, string(securityv1alpha1.BenchmarkNodeSkipped)).Set(float64(b.NodeCounts.Skipped))
+	}
 }
+
+// BenchmarkNodes is palisade_benchmark_nodes.
+func (m *Metrics) BenchmarkNodes() *prometheus.GaugeVec { return m.benchNodes }
 
 // forget drops the series of a deleted scan.
 func (m *Metrics) forget(namespace, name string) {
@@ -77,4 +91,5 @@ func (m *Metrics) forget(namespace, name string) {
 	m.duration.DeletePartialMatch(l)
 	m.findings.DeletePartialMatch(l)
 	m.lastSuccess.DeletePartialMatch(l)
+	m.benchNodes.DeletePartialMatch(l)
 }

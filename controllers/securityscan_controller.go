@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
@@ -52,6 +55,9 @@ type SecurityScanReconciler struct {
 	// OperatorNamespace is where the operator runs; only scans there may
 	// look beyond their own namespace.
 	OperatorNamespace string
+	// Benchmark reads the kube-bench Jobs' logs and the API server's
+	// version (see benchmark.go).
+	Benchmark BenchmarkRunner
 }
 
 // +kubebuilder:rbac:groups=security.palisade.dev,resources=securityscans,verbs=get;list;watch
@@ -74,7 +80,7 @@ func (r *SecurityScanReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.Get(ctx, req.NamespacedName, sc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
-			return ctrl.Result{}, nil
+			return ctrl.Result{}, r.cleanupBenchmarkJobs(ctx, req.Namespace, req.Name, nil)
 		}
 		return ctrl.Result{}, fmt.Errorf("getting SecurityScan: %w", err)
 	}
@@ -102,12 +108,15 @@ func (r *SecurityScanReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			st.observe(sc, append(reports, *st.active))
 		}
 	} else if st.active != nil {
-		if err := r.finishRun(ctx, sc, st.active, resolver); err != nil {
+		if st.runRequeue, err = r.finishRun(ctx, sc, st.active, resolver); err != nil {
 			return ctrl.Result{}, err
 		}
 		st.observe(sc, reports)
 	}
 	if err := r.prune(ctx, sc, reports); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.cleanupBenchmarkJobs(ctx, sc.Namespace, sc.Name, st.active); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -190,8 +199,39 @@ func (r *SecurityScanReconciler) startRun(ctx context.Context, sc *securityv1alp
 	return rep, nil
 }
 
-// finishRun runs the analyzers of a run in progress and completes its report.
-func (r *SecurityScanReconciler) finishRun(ctx context.Context, sc *securityv1alpha1.SecurityScan, rep *securityv1alpha1.ScanReport, resolver scope.Resolver) error {
+// finishRun carries the run in progress forward: the in-process analyzers
+// run once, the benchmark advances, and once it is done the report is
+// completed. The report's status is written once, when it changed. It
+// returns when to look again while the benchmark runs.
+func (r *SecurityScanReconciler) finishRun(ctx context.Context, sc *securityv1alpha1.SecurityScan, rep *securityv1alpha1.ScanReport, resolver scope.Resolver) (time.Duration, error) {
+	before := rep.Status.DeepCopy()
+	if !analyzersDone(rep, analyzersFor(sc)) {
+		if err := r.runAnalyzers(ctx, sc, rep, resolver); err != nil {
+			return 0, err
+		}
+	}
+	// Progress is written even when the benchmark step fails part way.
+	done, requeue, stepErr := r.stepBenchmark(ctx, sc, rep)
+	if stepErr == nil && done {
+		r.completeReport(rep)
+	}
+	if !equality.Semantic.DeepEqual(before, &rep.Status) {
+		if err := r.Status().Update(ctx, rep); err != nil {
+			return 0, fmt.Errorf("updating ScanReport %s: %w", rep.Name, err)
+		}
+	}
+	if stepErr != nil {
+		return 0, fmt.Errorf("benchmark of ScanReport %s: %w", rep.Name, stepErr)
+	}
+	if done {
+		r.runFinished(ctx, sc, rep)
+	}
+	return requeue, nil
+}
+
+// runAnalyzers runs the in-process analyzers and stores their results in
+// the report, which stays Running until the benchmark is done too.
+func (r *SecurityScanReconciler) runAnalyzers(ctx context.Context, sc *securityv1alpha1.SecurityScan, rep *securityv1alpha1.ScanReport, resolver scope.Resolver) error {
 	sp, err := resolver.Resolve(ctx, sc.Namespace, sc.Spec.Namespaces)
 	if err != nil {
 		return fmt.Errorf("resolving namespaces: %w", err)
@@ -201,27 +241,12 @@ func (r *SecurityScanReconciler) finishRun(ctx context.Context, sc *securityv1al
 	scan.Run(ctx, target, analyzersFor(sc), res)
 
 	counts := res.Findings.Counts()
-	if rep.Status.StartTime == nil {
-		rep.Status.StartTime = &metav1.Time{Time: r.Clock.Now()}
-	}
-	rep.Status.Phase = res.Phase()
-	rep.Status.CompletionTime = &metav1.Time{Time: r.Clock.Now()}
 	rep.Status.Namespaces = int32(len(sp.Namespaces))
-	rep.Status.Summary = securityv1alpha1.ReportSummary{SeverityCounts: counts, Total: counts.Total(), Resources: res.Resources(), PodSecurity: res.PodSecurity}
+	rep.Status.Summary = securityv1alpha1.ReportSummary{SeverityCounts: counts, Total: counts.Total(), Resources: res.Resources(),
+		PodSecurity: res.PodSecurity, ByCategory: categoryCounts(res.Findings.ByCategory())}
 	rep.Status.Analyzers = res.Analyzers
 	rep.Status.Findings = res.Findings.Findings()
 	rep.Status.FindingsOmitted = res.Findings.Omitted()
-	setReportConditions(rep)
-	if err := r.Status().Update(ctx, rep); err != nil {
-		return fmt.Errorf("completing ScanReport %s: %w", rep.Name, err)
-	}
-	r.Metrics.runFinished(sc, rep, res.Findings.ByCategory())
-	log.FromContext(ctx).Info("Run finished", "report", rep.Name, "phase", rep.Status.Phase, "findings", counts.Total())
-	if rep.Status.Phase == securityv1alpha1.ReportFailed {
-		r.Recorder.Eventf(sc, rep, "Warning", EventRunFailed, "Scan", "Run failed, report %s: %s", rep.Name, conditionMessage(rep))
-	} else {
-		r.Recorder.Eventf(sc, rep, "Normal", EventRunCompleted, "Scan", "Run %s, report %s: %d critical, %d high, %d medium, %d low", rep.Status.Phase, rep.Name, counts.Critical, counts.High, counts.Medium, counts.Low)
-	}
 	return nil
 }
 
@@ -272,6 +297,10 @@ func (r *SecurityScanReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&securityv1alpha1.SecurityScan{}).
 		Owns(&securityv1alpha1.ScanReport{}).
+		// Benchmark Jobs are owned by a report, in the scan's namespace:
+		// they and their pods wake the scan named in their annotation.
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(scanOfBenchmarkObject)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(scanOfBenchmarkObject)).
 		Named("securityscan").
 		Complete(r)
 }

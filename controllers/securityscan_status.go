@@ -27,6 +27,8 @@ type scanState struct {
 	ranGen   int64                        // highest generation a run was started for
 	lastSlot *time.Time                   // latest schedule slot a run was started for
 	narrowed bool                         // the multi-tenancy rule narrowed the scope
+
+	runRequeue time.Duration // when the run in progress needs a look (benchmark timeouts), 0 if never
 }
 
 // observe derives the state of runs from the scan's reports, so that status
@@ -99,14 +101,17 @@ func (st *scanState) nextRun(sc *securityv1alpha1.SecurityScan) *time.Time {
 	return &t
 }
 
-// requeue wakes the reconciler at the next schedule slot. Runs in progress
-// and new generations are driven by watch events, not by time.
+// requeue wakes the reconciler at the next schedule slot, or earlier when
+// the run in progress needs it (a benchmark node's timeout). Runs in
+// progress and new generations are otherwise driven by watch events.
 func (st *scanState) requeue(sc *securityv1alpha1.SecurityScan) ctrl.Result {
-	next := st.nextRun(sc)
-	if next == nil {
-		return ctrl.Result{}
+	after := st.runRequeue
+	if next := st.nextRun(sc); next != nil {
+		if d := next.Sub(st.now) + time.Second; after == 0 || d < after {
+			after = d
+		}
 	}
-	return ctrl.Result{RequeueAfter: next.Sub(st.now) + time.Second}
+	return ctrl.Result{RequeueAfter: after}
 }
 
 // setStatus writes everything the status says, from the state alone.
@@ -132,6 +137,10 @@ func (st *scanState) setStatus(sc *securityv1alpha1.SecurityScan) {
 	}
 	if st.finished != nil {
 		s.Namespaces = st.finished.Status.Namespaces
+	}
+	s.Benchmark = benchmarkProgress(st.active)
+	if st.active == nil {
+		s.Benchmark = benchmarkProgress(st.finished)
 	}
 	st.setReady(sc)
 	st.setScanning(sc)
@@ -198,18 +207,30 @@ func phaseReason(p securityv1alpha1.ReportPhase) string {
 	return securityv1alpha1.ReasonPartiallySucceeded
 }
 
-// setReportConditions sets a finished report's Complete condition.
+// setReportConditions sets a finished report's Complete condition: its
+// message names the analyzers that failed, and those that succeeded only
+// in part (the benchmark when some nodes failed).
 func setReportConditions(rep *securityv1alpha1.ScanReport) {
-	var failed []string
+	var failed, partly []string
 	for _, a := range rep.Status.Analyzers {
-		if a.Phase == securityv1alpha1.AnalyzerFailed {
+		switch {
+		case a.Phase == securityv1alpha1.AnalyzerFailed:
 			failed = append(failed, fmt.Sprintf("%s: %s (%s)", a.Name, a.Reason, a.Message))
+		case partial(a):
+			partly = append(partly, fmt.Sprintf("%s: %s (%s)", a.Name, a.Reason, a.Message))
 		}
 	}
 	c := metav1.Condition{Type: securityv1alpha1.ConditionComplete, Status: metav1.ConditionTrue, Reason: securityv1alpha1.ReasonSucceeded, Message: "Every analyzer succeeded"}
-	if len(failed) > 0 {
+	if len(failed)+len(partly) > 0 {
+		var parts []string
+		if len(failed) > 0 {
+			parts = append(parts, "Failed analyzers: "+strings.Join(failed, "; "))
+		}
+		if len(partly) > 0 {
+			parts = append(parts, "Partly failed: "+strings.Join(partly, "; "))
+		}
 		c.Reason = phaseReason(rep.Status.Phase)
-		c.Message = truncate("Failed analyzers: "+strings.Join(failed, "; "), 1024)
+		c.Message = truncate(strings.Join(parts, ". "), 1024)
 		if rep.Status.Phase == securityv1alpha1.ReportFailed {
 			c.Status = metav1.ConditionFalse
 		}

@@ -12,14 +12,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/palisade-sec/palisade/internal/cli/managercmd"
+	"github.com/palisade-sec/palisade/test/kubelet"
 	"github.com/palisade-sec/palisade/test/testenv"
 )
 
@@ -32,6 +35,12 @@ var (
 	fakeClock *clocktesting.FakeClock
 	ctx       context.Context
 	cancel    context.CancelFunc
+	// sim plays the Job controller, scheduler and kubelet for the
+	// benchmark's Jobs, and serves their logs to the manager.
+	sim *kubelet.Simulator
+	// stopManager stops the manager that startManager started and waits
+	// until it has stopped.
+	stopManager func()
 )
 
 func TestControllers(t *testing.T) {
@@ -57,20 +66,45 @@ var _ = BeforeSuite(func() {
 	// timestamps come from the API server's real clock, and schedules count
 	// from them.
 	fakeClock = clocktesting.NewFakeClock(time.Now().UTC().Truncate(time.Hour).Add(time.Hour + time.Minute))
+
+	sim = kubelet.New(k8sClient, operatorNamespace)
+	watcher, err := client.NewWithWatch(cfg, client.Options{Scheme: testScheme})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(sim.Watch(ctx, watcher)).To(Succeed())
+	startManager()
+})
+
+// startManager starts a manager with Palisade's controllers, as `palisade
+// manager` does, except for the fake clock, the simulated kubelet's logs and
+// opts. A test may stop it (stopManager) and start a new one: an operator
+// restart.
+func startManager(opts ...managercmd.Option) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  managercmd.Scheme(),
 		Cache:   managercmd.CacheOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		// A restarted manager registers the same controller names again.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(managercmd.Setup(mgr, operatorNamespace, fakeClock)).To(Succeed())
+	Expect(managercmd.Setup(mgr, operatorNamespace, fakeClock, append([]managercmd.Option{managercmd.WithLogReader(sim)}, opts...)...)).To(Succeed())
+	mgrCtx, mgrCancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
-		Expect(mgr.Start(ctx)).To(Succeed())
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
 	}()
-})
+	stopManager = func() {
+		mgrCancel()
+		<-done
+	}
+}
 
 var _ = AfterSuite(func() {
+	if stopManager != nil {
+		stopManager()
+	}
 	cancel()
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())

@@ -13,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -105,9 +107,28 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
+// Option changes what Setup gives the controllers; tests use them.
+type Option func(*controllers.SecurityScanReconciler)
+
+// WithLogReader makes the benchmark read the kube-bench pods' logs through
+// lr instead of the API server.
+func WithLogReader(lr controllers.LogReader) Option {
+	return func(r *controllers.SecurityScanReconciler) { r.Benchmark.Logs = lr }
+}
+
+// WithServerVersion makes the benchmark learn the API server's version
+// from v instead of the API server's discovery endpoint.
+func WithServerVersion(v discovery.ServerVersionInterface) Option {
+	return func(r *controllers.SecurityScanReconciler) { r.Benchmark.Versions = v }
+}
+
 // Setup registers Palisade's controllers with mgr. Tests call it with a fake
-// clock.
-func Setup(mgr ctrl.Manager, namespace string, clk clock.PassiveClock) error {
+// clock, and options.
+func Setup(mgr ctrl.Manager, namespace string, clk clock.PassiveClock, opts ...Option) error {
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the API client for pod logs and discovery: %w", err)
+	}
 	r := &controllers.SecurityScanReconciler{
 		Client:            mgr.GetClient(),
 		APIReader:         mgr.GetAPIReader(),
@@ -116,6 +137,13 @@ func Setup(mgr ctrl.Manager, namespace string, clk clock.PassiveClock) error {
 		Clock:             clk,
 		Metrics:           controllers.DefaultMetrics,
 		OperatorNamespace: namespace,
+		Benchmark: controllers.BenchmarkRunner{
+			Logs:     controllers.PodLogs{Client: clientset},
+			Versions: clientset.Discovery(),
+		},
+	}
+	for _, o := range opts {
+		o(r)
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("SecurityScan controller: %w", err)
