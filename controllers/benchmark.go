@@ -29,6 +29,8 @@ import (
 	"github.com/palisade-sec/palisade/internal/benchmark/kubebench"
 	"github.com/palisade-sec/palisade/internal/benchmark/results"
 	"github.com/palisade-sec/palisade/internal/kube"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Nodes are read cluster-wide; Jobs and Pods are watched through the
@@ -353,9 +355,9 @@ func (s *benchmarkStep) readResult(ctx context.Context, entry securityv1alpha1.B
 	case err == nil:
 		s.record(ctx, entry, results.Outcome{Phase: securityv1alpha1.BenchmarkNodeSucceeded, Report: report})
 	case errors.As(err, &parseErr):
-		s.record(ctx, entry, results.Outcome{Phase: securityv1alpha1.BenchmarkNodeFailed, Reason: job.ReasonParseError, Message: truncate(parseErr.Error(), 512)})
+		s.record(ctx, entry, results.Outcome{Phase: securityv1alpha1.BenchmarkNodeFailed, Reason: job.ReasonParseError, Message: text.Cut(parseErr.Error(), 512)})
 	case !s.now.Before(st.Deadline):
-		s.record(ctx, entry, results.Outcome{Phase: securityv1alpha1.BenchmarkNodeFailed, Reason: job.ReasonLogsUnavailable, Message: truncate(err.Error(), 512)})
+		s.record(ctx, entry, results.Outcome{Phase: securityv1alpha1.BenchmarkNodeFailed, Reason: job.ReasonLogsUnavailable, Message: text.Cut(err.Error(), 512)})
 	default:
 		log.FromContext(ctx).Info("Could not read the kube-bench log; trying again", "node", entry.Name, "pod", klog.KObj(st.LogsFrom), "error", err.Error())
 		s.requeueIn(logRetryInterval)
@@ -595,7 +597,7 @@ func benchmarkOutcome(b *securityv1alpha1.BenchmarkResults, findings int) securi
 		out.Reason = ReasonNodesFailed
 		out.Message = fmt.Sprintf("%d of %d nodes failed: %s", c.Failed, c.Total, listNodes(b, securityv1alpha1.BenchmarkNodeFailed, c.Failed))
 	}
-	out.Message = truncate(out.Message, 1024)
+	out.Message = text.Cut(out.Message, text.MaxField)
 	return out
 }
 

@@ -11,6 +11,8 @@ import (
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/schedule"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // scanState is what one reconcile knows about a scan: its schedule, its
@@ -230,7 +232,7 @@ func setReportConditions(rep *securityv1alpha1.ScanReport) {
 			parts = append(parts, "Partly failed: "+strings.Join(partly, "; "))
 		}
 		c.Reason = phaseReason(rep.Status.Phase)
-		c.Message = truncate(strings.Join(parts, ". "), 1024)
+		c.Message = text.Cut(strings.Join(parts, ". "), text.MaxField)
 		if rep.Status.Phase == securityv1alpha1.ReportFailed {
 			c.Status = metav1.ConditionFalse
 		}
@@ -256,11 +258,4 @@ func timePtr(t *time.Time) *metav1.Time {
 		return nil
 	}
 	return &metav1.Time{Time: *t}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }

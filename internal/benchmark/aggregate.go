@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/benchmark/kubebench"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Defaults of Options.
@@ -184,7 +186,7 @@ func Aggregate(nodes []NodeResult, opts Options) Summary {
 }
 
 func summarizeNode(n *NodeResult) NodeSummary {
-	s := NodeSummary{Name: cut(n.Name, maxNodeNameLen), Role: cut(n.Role, maxRoleLen), Reason: cut(n.Reason, maxReasonLen)}
+	s := NodeSummary{Name: text.Cut(n.Name, maxNodeNameLen), Role: text.Cut(n.Role, maxRoleLen), Reason: text.Cut(n.Reason, maxReasonLen)}
 	if n.Report == nil {
 		s.Status = NodeError
 		if s.Reason == "" {
@@ -192,7 +194,7 @@ func summarizeNode(n *NodeResult) NodeSummary {
 		}
 		return s
 	}
-	s.Benchmark = cut(benchmarks(n.Report), maxBenchmarkLen)
+	s.Benchmark = text.Cut(benchmarks(n.Report), maxBenchmarkLen)
 	s.Counts = n.Report.Counts()
 	switch {
 	case s.Fail > 0:
@@ -250,7 +252,7 @@ func worstChecks(r *kubebench.Report) map[checkKey]*kubebench.Check {
 		if c.Status != kubebench.StatusFail && c.Status != kubebench.StatusWarn {
 			continue
 		}
-		key := checkKey{cut(target.Version, maxBenchmarkLen), cut(c.Number, maxNumberLen)}
+		key := checkKey{text.Cut(target.Version, maxBenchmarkLen), text.Cut(c.Number, maxNumberLen)}
 		if prev := worst[key]; prev == nil || (prev.Status == kubebench.StatusWarn && c.Status == kubebench.StatusFail) {
 			worst[key] = c
 		}
@@ -278,11 +280,11 @@ func (s *CheckSummary) add(node string, c *kubebench.Check, examples int) {
 // remediation, actual value and reason.
 func (s *CheckSummary) describe(c *kubebench.Check) {
 	s.Status = c.Status
-	s.Text = cut(c.Text, maxTextLen)
+	s.Text = text.Cut(c.Text, maxTextLen)
 	s.Scored = c.Scored
-	s.Remediation = cut(c.Remediation, maxRemediationLen)
-	s.ActualValue = cut(c.ActualValue, maxActualValueLen)
-	s.Reason = cut(c.Reason, maxReasonLen)
+	s.Remediation = text.Cut(c.Remediation, maxRemediationLen)
+	s.ActualValue = text.Cut(c.ActualValue, maxActualValueLen)
+	s.Reason = text.Cut(c.Reason, maxReasonLen)
 }
 
 // sortedChecks orders checks most severe first, then by number, and keeps
@@ -302,7 +304,7 @@ func sortedChecks(checks map[checkKey]*CheckSummary, limit int) ([]CheckSummary,
 func compareChecks(a, b CheckSummary) int {
 	return cmp.Or(
 		cmp.Compare(a.rank(), b.rank()),
-		compareNumbers(a.Number, b.Number),
+		text.CompareNumbered(a.Number, b.Number),
 		strings.Compare(a.Number, b.Number),
 		strings.Compare(a.Benchmark, b.Benchmark),
 	)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/benchmark/kubebench"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // maxMessageLen is Finding.Message's limit in the API.
@@ -29,7 +31,7 @@ func (s *CheckSummary) Finding() v1alpha1.Finding {
 		Category:    v1alpha1.CategoryBenchmark,
 		Severity:    s.Severity(),
 		Resource:    v1alpha1.ResourceRef{APIVersion: "v1", Kind: "Node", Name: s.firstNode()},
-		Message:     cut(s.message(), maxMessageLen),
+		Message:     text.Cut(s.message(), maxMessageLen),
 		Remediation: s.Remediation,
 	}
 }

@@ -147,7 +147,7 @@ func Run(ctx context.Context, t Target, analyzers []Analyzer, res *Results) {
 }
 
 func failed(name string, err error) securityv1alpha1.AnalyzerResult {
-	return securityv1alpha1.AnalyzerResult{Name: name, Phase: securityv1alpha1.AnalyzerFailed, Reason: "ListFailed", Message: text.Cut(err.Error(), 1024)}
+	return securityv1alpha1.AnalyzerResult{Name: name, Phase: securityv1alpha1.AnalyzerFailed, Reason: "ListFailed", Message: text.Cut(err.Error(), text.MaxField)}
 }
 
 // clusterListThreshold is the number of namespaces above which one

@@ -96,6 +96,6 @@ func invalidWorkload(obj client.Object, err error) securityv1alpha1.Finding {
 		Category: securityv1alpha1.CategoryWorkload,
 		Severity: securityv1alpha1.SeverityLow,
 		Resource: ResourceRef(obj),
-		Message:  text.Cut(fmt.Sprintf("Could not evaluate this workload: %v", err), 1024),
+		Message:  text.Cut(fmt.Sprintf("Could not evaluate this workload: %v", err), text.MaxField),
 	}
 }

@@ -2,6 +2,7 @@
 package text
 
 import (
+	"cmp"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,4 +32,31 @@ func Plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// CompareNumbered orders dotted identifiers such as CIS check numbers part
+// by part, numerically where both parts are numbers: 1.2.9 < 1.2.10 < 1.10 <
+// 1.10.1.
+func CompareNumbered(a, b string) int {
+	for a != "" && b != "" {
+		var pa, pb string
+		pa, a, _ = strings.Cut(a, ".")
+		pb, b, _ = strings.Cut(b, ".")
+		if c := comparePart(pa, pb); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func comparePart(a, b string) int {
+	if !isDigits(a) || !isDigits(b) {
+		return strings.Compare(a, b)
+	}
+	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+	return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }

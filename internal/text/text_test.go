@@ -39,3 +39,21 @@ func TestPlural(t *testing.T) {
 		t.Fatal("wrong forms")
 	}
 }
+
+func TestCompareNumbered(t *testing.T) {
+	ordered := []string{"1", "1.1.1", "1.2.9", "1.2.10", "1.10", "1.10.1", "2.a", "2.b", "10"}
+	for i := range ordered {
+		for j := range ordered {
+			got := CompareNumbered(ordered[i], ordered[j])
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got != want {
+				t.Errorf("CompareNumbered(%q, %q) = %d, want %d", ordered[i], ordered[j], got, want)
+			}
+		}
+	}
+}

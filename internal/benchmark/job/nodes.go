@@ -8,6 +8,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Node roles.
@@ -130,7 +132,7 @@ func ReadyProblem(n *corev1.Node) *Problem {
 		if c.Reason != "" {
 			msg = fmt.Sprintf("The node is not Ready (%s: %s)", c.Reason, c.Message)
 		}
-		return &Problem{Phase: v1alpha1.BenchmarkNodeFailed, Reason: ReasonNodeNotReady, Message: cut(msg, maxMessageLen)}
+		return &Problem{Phase: v1alpha1.BenchmarkNodeFailed, Reason: ReasonNodeNotReady, Message: text.Cut(msg, maxMessageLen)}
 	}
 	return &Problem{Phase: v1alpha1.BenchmarkNodeFailed, Reason: ReasonNodeNotReady, Message: "The node has no Ready condition"}
 }

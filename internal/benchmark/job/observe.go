@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/palisade-sec/palisade/api/v1alpha1"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // maxMessageLen is BenchmarkNode.Message's limit in the API.
@@ -86,7 +88,7 @@ func Observe(j *batchv1.Job, pods []corev1.Pod, prev Waiting, now time.Time) Sta
 }
 
 func (st *State) fail(reason, message string) {
-	st.Done, st.Phase, st.Reason, st.Message = true, v1alpha1.BenchmarkNodeFailed, reason, cut(message, maxMessageLen)
+	st.Done, st.Phase, st.Reason, st.Message = true, v1alpha1.BenchmarkNodeFailed, reason, text.Cut(message, maxMessageLen)
 }
 
 // newestPod is the most recently created pod, the one that tells how the
@@ -173,7 +175,7 @@ func waiting(p *corev1.Pod) Waiting {
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return Waiting{Reason: ReasonUnschedulable, Message: cut(c.Message, maxMessageLen)}
+			return Waiting{Reason: ReasonUnschedulable, Message: text.Cut(c.Message, maxMessageLen)}
 		}
 	}
 	for _, s := range p.Status.ContainerStatuses {
@@ -183,10 +185,10 @@ func waiting(p *corev1.Pod) Waiting {
 		}
 		switch w.Reason {
 		case "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull":
-			return Waiting{Reason: ReasonImagePullBackOff, Message: cut(fmt.Sprintf("%s: %s", w.Reason, w.Message), maxMessageLen)}
+			return Waiting{Reason: ReasonImagePullBackOff, Message: text.Cut(fmt.Sprintf("%s: %s", w.Reason, w.Message), maxMessageLen)}
 		case "", "ContainerCreating", "PodInitializing":
 		default:
-			return Waiting{Reason: w.Reason, Message: cut(w.Message, maxMessageLen)}
+			return Waiting{Reason: w.Reason, Message: text.Cut(w.Message, maxMessageLen)}
 		}
 	}
 	return Waiting{}
@@ -199,17 +201,4 @@ func jobCondition(j *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondit
 		}
 	}
 	return nil
-}
-
-// cut shortens s to at most n bytes at a rune boundary.
-func cut(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	end := n - len("…")
-	for end > 0 && s[end]&0xC0 == 0x80 {
-		end--
-	}
-	return s[:end] + "…"
 }

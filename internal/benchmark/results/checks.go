@@ -8,6 +8,8 @@ import (
 	"github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/benchmark"
 	"github.com/palisade-sec/palisade/internal/benchmark/kubebench"
+
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // mergeCheck adds one node's failing or warning check c (as Aggregate
@@ -97,7 +99,7 @@ func summary(s *v1alpha1.BenchmarkCheck) benchmark.CheckSummary {
 func compareChecks(a, b v1alpha1.BenchmarkCheck) int {
 	return cmp.Or(
 		cmp.Compare(checkRank(a), checkRank(b)),
-		compareNumbers(a.Number, b.Number),
+		text.CompareNumbered(a.Number, b.Number),
 		strings.Compare(a.Number, b.Number),
 		strings.Compare(a.Benchmark, b.Benchmark),
 	)
@@ -112,30 +114,4 @@ func checkRank(c v1alpha1.BenchmarkCheck) int {
 	default:
 		return 2
 	}
-}
-
-// compareNumbers orders check numbers part by part, numerically where both
-// parts are numbers: 1.2.9 < 1.2.10 < 1.10 < 1.10.1.
-func compareNumbers(a, b string) int {
-	for a != "" && b != "" {
-		var pa, pb string
-		pa, a, _ = strings.Cut(a, ".")
-		pb, b, _ = strings.Cut(b, ".")
-		if c := comparePart(pa, pb); c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func comparePart(a, b string) int {
-	if !isDigits(a) || !isDigits(b) {
-		return strings.Compare(a, b)
-	}
-	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
-	return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
-}
-
-func isDigits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
 }

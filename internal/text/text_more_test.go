@@ -1,11 +1,11 @@
-package benchmark
+package text
 
 import (
 	"cmp"
 	"testing"
 )
 
-func TestCut(t *testing.T) {
+func TestCutBounds(t *testing.T) {
 	tests := map[string]struct {
 		in   string
 		n    int
@@ -21,28 +21,28 @@ func TestCut(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := cut(tc.in, tc.n)
+			got := Cut(tc.in, tc.n)
 			if got != tc.want {
-				t.Errorf("cut(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+				t.Errorf("Cut(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 			}
 			if len(got) > tc.n {
-				t.Errorf("cut(%q, %d) is %d bytes", tc.in, tc.n, len(got))
+				t.Errorf("Cut(%q, %d) is %d bytes", tc.in, tc.n, len(got))
 			}
 		})
 	}
 }
 
-func TestCompareNumbers(t *testing.T) {
+func TestCompareNumberedTable(t *testing.T) {
 	ordered := []string{"1", "1.1.1", "1.1.2", "1.1.10", "1.2", "1.2.9", "1.2.10", "1.10", "1.10.1", "2", "3.a", "3.b", "10", "99999999999999999999999.1"}
 	for i := range ordered {
 		for j := range ordered {
 			want := cmp.Compare(i, j)
-			if got := compareNumbers(ordered[i], ordered[j]); got != want {
-				t.Errorf("compareNumbers(%q, %q) = %d, want %d", ordered[i], ordered[j], got, want)
+			if got := CompareNumbered(ordered[i], ordered[j]); got != want {
+				t.Errorf("CompareNumbered(%q, %q) = %d, want %d", ordered[i], ordered[j], got, want)
 			}
 		}
 	}
-	if got := compareNumbers("1.01", "1.1"); got != 0 {
-		t.Errorf("compareNumbers(1.01, 1.1) = %d, want 0", got)
+	if got := CompareNumbered("1.01", "1.1"); got != 0 {
+		t.Errorf("CompareNumbered(1.01, 1.1) = %d, want 0", got)
 	}
 }
