@@ -4,6 +4,7 @@
 //	palisade scan -f FILE        analyze manifests offline (workloads, RBAC, NetworkPolicies, mTLS)
 //	palisade serve               palisade scan over HTTP, like kubesec's HTTP mode
 //	palisade netpol check|matrix what NetworkPolicies allow, offline
+//	palisade probe serve|connect the programs of PolicyProbe's probe pods
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/cli/managercmd"
 	"github.com/palisade-sec/palisade/internal/cli/netpolcmd"
+	"github.com/palisade-sec/palisade/internal/cli/probecmd"
 	"github.com/palisade-sec/palisade/internal/cli/scancmd"
 	"github.com/palisade-sec/palisade/internal/cli/servecmd"
 )
@@ -28,6 +30,7 @@ Usage:
                                 NetworkPolicies, mTLS)
   palisade serve [flags]        serve palisade scan over HTTP (kubesec's API)
   palisade netpol check|matrix  ask what NetworkPolicies allow, offline
+  palisade probe serve|connect  run a PolicyProbe probe server or client
   palisade help                 show this text
 
 Run "palisade COMMAND --help" for a command's flags.
@@ -43,6 +46,7 @@ func commands() map[string]command {
 		"scan":   scancmd.Run,
 		"serve":  servecmd.Run,
 		"netpol": netpolcmd.Run,
+		"probe":  probecmd.Run,
 	}
 }
 
