@@ -124,29 +124,34 @@ func evaluatePodSecurity(p *podTemplate) podSecurity {
 func (s *podSecurity) findingCount(level v1alpha1.PodSecurityLevel) int {
 	n := 0
 	for _, f := range s.failed {
-		if f.check.inProfile(level) {
+		if s.reported(f.check, level) {
 			n++
 		}
 	}
 	return n
 }
 
-// appendFindings adds a finding for each check failed in the profile of
-// level.
+// appendFindings adds a finding for each check failed that the profile of
+// level holds the template to.
 func (s *podSecurity) appendFindings(dst []v1alpha1.Finding, ref v1alpha1.ResourceRef, level v1alpha1.PodSecurityLevel) []v1alpha1.Finding {
 	for _, f := range s.failed {
-		if f.check.inProfile(level) {
+		if s.reported(f.check, level) {
 			dst = append(dst, f.check.finding(ref, f.result))
 		}
 	}
 	return dst
 }
 
-func (c *pssCheck) inProfile(level v1alpha1.PodSecurityLevel) bool {
-	if level == v1alpha1.PodSecurityBaseline {
-		return c.inBaseline
-	}
-	return c.inRestricted
+// reported tells whether a failed check c is a finding at level: at
+// baseline, the baseline checks; at restricted, every check, baseline ones
+// included. The restricted profile replaces some baseline checks with
+// stricter ones (restrictedVolumes for hostPathVolumes), but a template held
+// to the stricter profile must not see a baseline violation (a hostPath
+// volume) reported as a Medium restricted finding when the same template
+// held to baseline gets a High one: the baseline finding is kept beside the
+// restricted one, which may name more (an nfs volume, a missing drop ALL).
+func (s *podSecurity) reported(c *pssCheck, level v1alpha1.PodSecurityLevel) bool {
+	return c.inBaseline || level == v1alpha1.PodSecurityRestricted
 }
 
 // finding reports a failed check with the library's reason and detail.

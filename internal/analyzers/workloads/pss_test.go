@@ -79,9 +79,9 @@ func TestPodSecurity(t *testing.T) {
 			obj: asPod(tmpl(unconfined)), level: v1alpha1.PodSecurityBaseline, wantLevel: "privileged",
 			wantIDs: []string{"pss.baseline.seccompProfile_baseline"},
 		},
-		"unconfined seccomp at restricted: the restricted check overrides the baseline one": {
+		"unconfined seccomp at restricted: the baseline failure stays High beside the restricted check": {
 			obj: asPod(tmpl(unconfined)), wantLevel: "privileged",
-			wantIDs: restrictedFailures,
+			wantIDs: append([]string{"pss.baseline.seccompProfile_baseline"}, restrictedFailures...),
 		},
 		"hostPath at baseline": {
 			obj: asDaemonSet(tmpl(hostPathVolume("logs", "/var/log", "app"))), level: v1alpha1.PodSecurityBaseline, wantLevel: "privileged",
@@ -89,7 +89,8 @@ func TestPodSecurity(t *testing.T) {
 		},
 		"hostPath at restricted: restrictedVolumes overrides hostPathVolumes": {
 			obj: asDaemonSet(hardened(hostPathVolume("logs", "/var/log", "app"))), wantLevel: "privileged",
-			wantIDs: []string{"pss.restricted.restrictedVolumes"},
+			// The baseline violation stays High beside the restricted check.
+			wantIDs: []string{"pss.baseline.hostPathVolumes", "pss.restricted.restrictedVolumes"},
 		},
 		"host namespaces and AppArmor annotation on the template": {
 			obj: asCronJob(tmpl(
@@ -135,7 +136,9 @@ func TestPodSecurity(t *testing.T) {
 }
 
 // TestPSSChecksMatchEvaluator holds Analyze's use of the checks to the
-// library's own evaluator: same level met, same failures at each level.
+// library's own evaluator: same level met, same failures at baseline, and at
+// restricted the evaluator's failures plus the baseline failures that a
+// restricted check stands in for (reported too, so that they stay High).
 func TestPSSChecksMatchEvaluator(t *testing.T) {
 	evaluator, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	if err != nil {
@@ -161,15 +164,12 @@ func TestPSSChecksMatchEvaluator(t *testing.T) {
 					got = append(got, f.Message)
 				}
 			}
-			var want []string
-			for i, reason := range agg.ForbiddenReasons {
-				msg := reason
-				if agg.ForbiddenDetails[i] != "" {
-					msg += " (" + agg.ForbiddenDetails[i] + ")"
-				}
-				want = append(want, msg)
+			want := messages(agg)
+			if level == v1alpha1.PodSecurityRestricted {
+				base := messages(policy.AggregateCheckResults(evaluator.EvaluatePod(api.LevelVersion{Level: api.LevelBaseline, Version: api.LatestVersion()}, p.meta, p.spec)))
+				want = unionInOrder(base, want)
 			}
-			if diff := cmp.Diff(want, stripLevel(got), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(want, stripLevel(got), cmpopts.EquateEmpty(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Fatalf("%s at %s (-evaluator +Analyze):\n%s", Ref(obj).Kind, level, diff)
 			}
 		}
@@ -215,4 +215,28 @@ func TestPSSRemediations(t *testing.T) {
 			t.Errorf("remediation for unknown check %s", id)
 		}
 	}
+}
+
+// messages renders the evaluator's failures as Analyze's messages do.
+func messages(agg policy.AggregateCheckResult) []string {
+	var out []string
+	for i, reason := range agg.ForbiddenReasons {
+		msg := reason
+		if agg.ForbiddenDetails[i] != "" {
+			msg += " (" + agg.ForbiddenDetails[i] + ")"
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// unionInOrder is a followed by the elements of b that a lacks.
+func unionInOrder(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

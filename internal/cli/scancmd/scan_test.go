@@ -100,8 +100,9 @@ func TestJSON(t *testing.T) {
 				"DaemonSet/node-agent:kubesec.HostNetwork", "DaemonSet/node-agent:kubesec.HostPID", "DaemonSet/node-agent:kubesec.DockerSock",
 				"DaemonSet/node-agent:pss.baseline.privileged", "DaemonSet/node-agent:pss.baseline.hostNamespaces",
 				"DaemonSet/node-agent:pss.restricted.restrictedVolumes", "DaemonSet/node-agent:pss.restricted.capabilities_restricted",
+				"DaemonSet/node-agent:pss.baseline.hostPathVolumes", "DaemonSet/node-agent:pss.baseline.capabilities_baseline",
 			},
-			mustNotHave: []string{"DaemonSet/node-agent:kubesec.LimitsCPU", "DaemonSet/node-agent:pss.baseline.hostPathVolumes"},
+			mustNotHave: []string{"DaemonSet/node-agent:kubesec.LimitsCPU"},
 		},
 		"List: a CronJob and an unsupported Service": {
 			args: []string{"-f", "testdata/manifests/list.yaml"},
@@ -344,7 +345,7 @@ func TestTable(t *testing.T) {
 	if diff := cmp.Diff(wantScores, scores); diff != "" {
 		t.Errorf("score rows (-want +got):\n%s\n%s", diff, stdout)
 	}
-	wantSummary := "21 findings (2 critical, 6 high, 13 medium, 0 low, 0 info) in 3 workloads; 1 unsupported, 2 invalid"
+	wantSummary := "23 findings (2 critical, 8 high, 13 medium, 0 low, 0 info) in 3 workloads; 1 unsupported, 2 invalid"
 	if got := lines[len(lines)-1]; got != wantSummary {
 		t.Errorf("summary line = %q, want %q", got, wantSummary)
 	}
