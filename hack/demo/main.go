@@ -202,7 +202,7 @@ func printFindings(ctx context.Context, c client.Client, out io.Writer) error {
 	}
 	for _, r := range list.Items {
 		s := r.Status.Summary
-		fmt.Fprintf(out, "\nReport %s/%s: %d findings (%d critical, %d high, %d medium, %d low, %d info) on %d workloads",
+		fmt.Fprintf(out, "\nReport %s/%s: %d findings (%d critical, %d high, %d medium, %d low, %d info) on %d objects",
 			r.Namespace, r.Name, s.Total, s.Critical, s.High, s.Medium, s.Low, s.Info, s.Resources)
 		if ps := s.PodSecurity; ps != nil {
 			fmt.Fprintf(out, "; Pod Security Standards: %d restricted, %d baseline, %d privileged", ps.Restricted, ps.Baseline, ps.Privileged)
