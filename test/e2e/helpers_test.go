@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,13 +18,19 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/test/testenv"
 )
 
 // ---------------------------------------------------------------- applying manifests
@@ -343,3 +350,53 @@ func processRSS(argv0, arg string) (int64, bool) {
 }
 
 func formatKiB(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+// ---------------------------------------------------------------- scans
+
+// applyTestdata applies test/e2e/testdata/NAME with the e2e tools image
+// the suite was told to use.
+func applyTestdata(name string) {
+	data, err := os.ReadFile(filepath.Join(testenv.Root(), "test", "e2e", "testdata", name))
+	Expect(err).NotTo(HaveOccurred())
+	objs, err := decodeObjects([]byte(strings.ReplaceAll(string(data), "localhost/palisade-e2e-tools:dev", env.toolsImage)))
+	Expect(err).NotTo(HaveOccurred())
+	apply(objs)
+}
+
+// waitForFinishedReport waits for the named report in the operator's
+// namespace to reach a final phase, whichever it is.
+func waitForFinishedReport(name string, timeout time.Duration) *securityv1alpha1.ScanReport {
+	report := &securityv1alpha1.ScanReport{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name}, report)).To(Succeed())
+		g.Expect(report.Status.Phase.Finished()).To(BeTrue(), "report %s is %q", name, report.Status.Phase)
+	}).WithTimeout(timeout).WithPolling(200 * time.Millisecond).Should(Succeed())
+	return report
+}
+
+// deleteScan deletes a SecurityScan and waits until nothing of it is left:
+// its reports (the garbage collector deletes them through their owner
+// reference), its benchmark Jobs and their pods.
+func deleteScan(scan *securityv1alpha1.SecurityScan) {
+	Expect(client.IgnoreNotFound(k8s.Delete(ctx, scan))).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(scan), &securityv1alpha1.SecurityScan{}))).To(BeTrue(), "the scan is still there")
+		g.Expect(reportNames(scan.Name)).To(BeEmpty(), "reports")
+		g.Expect(objectNames(&batchv1.JobList{}, scan.Name)).To(BeEmpty(), "benchmark Jobs")
+		g.Expect(objectNames(&corev1.PodList{}, scan.Name)).To(BeEmpty(), "benchmark pods")
+	}).WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(Succeed(), "what is left of SecurityScan %s", scan.Name)
+}
+
+// objectNames lists the names of the objects of the list's kind in the
+// operator's namespace that carry the scan's label.
+func objectNames(list client.ObjectList, scan string) []string {
+	Expect(k8s.List(ctx, list, client.InNamespace(operatorNamespace),
+		client.MatchingLabels{securityv1alpha1.LabelScan: scan})).To(Succeed())
+	names := []string{}
+	Expect(meta.EachListItem(list, func(o runtime.Object) error {
+		names = append(names, o.(client.Object).GetName())
+		return nil
+	})).To(Succeed())
+	sort.Strings(names)
+	return names
+}
