@@ -320,8 +320,10 @@ var _ = Describe("Benchmark", func() {
 		const group = "eks"
 		newNode(group, "eks-cp", controlPlane)
 		newNode(group, "eks-w", nil)
-		sim.SetScript("eks-cp", kubelet.Script{Outcome: kubelet.Succeed, Log: masterLog()})
-		sim.SetScript("eks-w", kubelet.Script{Outcome: kubelet.Succeed, Log: nodeLog()})
+		// Held until the Jobs are seen: a finished node's Job is deleted
+		// at once.
+		sim.SetScript("eks-cp", kubelet.Script{Outcome: kubelet.Succeed, Log: masterLog(), Held: true})
+		sim.SetScript("eks-w", kubelet.Script{Outcome: kubelet.Succeed, Log: nodeLog(), Held: true})
 		benchScan("eks", group, nil)
 
 		var jobs map[string]batchv1.Job
@@ -329,6 +331,7 @@ var _ = Describe("Benchmark", func() {
 			jobs = jobsOf(g, "eks-g1")
 			g.Expect(jobs).To(HaveLen(2))
 		})
+		sim.Release("eks-cp", "eks-w")
 		Expect(jobs["eks-cp"].Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"run", "--targets", "master,controlplane,node,policies", "--benchmark", "eks-1.7.0", "--json"}),
 			"EKS benchmarks have no etcd target")
 		Expect(jobs["eks-w"].Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"run", "--targets", "node", "--benchmark", "eks-1.7.0", "--json"}))

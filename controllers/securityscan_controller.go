@@ -98,20 +98,21 @@ func (r *SecurityScanReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	st.observe(sc, reports)
+	owner := scanOwner(sc)
+	st.observe(owner, reports)
 
 	if st.active == nil && st.schedErr == nil && !sc.Spec.Suspend {
-		if trigger, slot, due := st.due(sc); due {
+		if trigger, slot, due := st.due(owner); due {
 			if st.active, err = r.startRun(ctx, sc, trigger, slot); err != nil {
 				return ctrl.Result{}, err
 			}
-			st.observe(sc, append(reports, *st.active))
+			st.observe(owner, append(reports, *st.active))
 		}
 	} else if st.active != nil {
 		if st.runRequeue, err = r.finishRun(ctx, sc, st.active, resolver); err != nil {
 			return ctrl.Result{}, err
 		}
-		st.observe(sc, reports)
+		st.observe(owner, reports)
 	}
 	if err := r.prune(ctx, sc, reports); err != nil {
 		return ctrl.Result{}, err
@@ -129,7 +130,7 @@ func (r *SecurityScanReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if st.schedErr != nil && (before.ObservedGeneration != sc.Generation || !isInvalidSchedule(before)) {
 		r.Recorder.Eventf(sc, nil, "Warning", EventBadSchedule, "Validate", "%v", st.schedErr)
 	}
-	return st.requeue(sc), nil
+	return st.requeue(owner), nil
 }
 
 // ownedReports lists the scan's reports from the cache.
@@ -270,25 +271,7 @@ func analyzersFor(sc *securityv1alpha1.SecurityScan) []scan.Analyzer {
 
 // prune deletes finished reports beyond the history limit, oldest first.
 func (r *SecurityScanReconciler) prune(ctx context.Context, sc *securityv1alpha1.SecurityScan, reports []securityv1alpha1.ScanReport) error {
-	var finished []securityv1alpha1.ScanReport
-	for _, rep := range reports {
-		if rep.Status.Phase.Finished() && rep.DeletionTimestamp.IsZero() {
-			finished = append(finished, rep)
-		}
-	}
-	limit := int(ptrOr(sc.Spec.HistoryLimit, 3))
-	if len(finished) <= limit {
-		return nil
-	}
-	sortNewestFirst(finished)
-	for i := range finished[limit:] {
-		rep := &finished[limit+i]
-		if err := r.Delete(ctx, rep, client.Preconditions{UID: &rep.UID}); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting old ScanReport %s: %w", rep.Name, err)
-		}
-		log.FromContext(ctx).V(1).Info("Deleted old report", "report", rep.Name)
-	}
-	return nil
+	return pruneReports(ctx, r.Client, reports, int(ptrOr(sc.Spec.HistoryLimit, 3)))
 }
 
 // SetupWithManager registers the reconciler: it watches SecurityScans and

@@ -35,10 +35,10 @@ type scanState struct {
 
 // observe derives the state of runs from the scan's reports, so that status
 // heals itself after a restart or a lost status write.
-func (st *scanState) observe(sc *securityv1alpha1.SecurityScan, reports []securityv1alpha1.ScanReport) {
+func (st *scanState) observe(o runOwner, reports []securityv1alpha1.ScanReport) {
 	st.active, st.latest, st.finished, st.success = nil, nil, nil, nil
-	st.ranGen = sc.Status.LastRunGeneration
-	if t := sc.Status.LastScheduleTime; t != nil {
+	st.ranGen = o.lastRunGeneration
+	if t := o.lastScheduleTime; t != nil {
 		st.lastSlot = &t.Time
 	}
 	sorted := append([]securityv1alpha1.ScanReport(nil), reports...)
@@ -70,8 +70,8 @@ func (st *scanState) observe(sc *securityv1alpha1.SecurityScan, reports []securi
 
 // due tells whether a run should start now: for a spec generation not run
 // yet, or for a schedule slot that has passed.
-func (st *scanState) due(sc *securityv1alpha1.SecurityScan) (securityv1alpha1.RunTrigger, *time.Time, bool) {
-	if st.ranGen < sc.Generation {
+func (st *scanState) due(o runOwner) (securityv1alpha1.RunTrigger, *time.Time, bool) {
+	if st.ranGen < o.generation {
 		if st.ranGen == 0 {
 			return securityv1alpha1.TriggerCreated, nil, true
 		}
@@ -80,7 +80,7 @@ func (st *scanState) due(sc *securityv1alpha1.SecurityScan) (securityv1alpha1.Ru
 	if st.sched == nil {
 		return "", nil, false
 	}
-	after := sc.CreationTimestamp.Time
+	after := o.created
 	if st.lastSlot != nil {
 		after = *st.lastSlot
 	}
@@ -92,8 +92,8 @@ func (st *scanState) due(sc *securityv1alpha1.SecurityScan) (securityv1alpha1.Ru
 }
 
 // nextRun is the next schedule slot, if there is a schedule.
-func (st *scanState) nextRun(sc *securityv1alpha1.SecurityScan) *time.Time {
-	if st.sched == nil || sc.Spec.Suspend {
+func (st *scanState) nextRun(o runOwner) *time.Time {
+	if st.sched == nil || o.suspend {
 		return nil
 	}
 	t := st.sched.Next(st.now)
@@ -106,9 +106,9 @@ func (st *scanState) nextRun(sc *securityv1alpha1.SecurityScan) *time.Time {
 // requeue wakes the reconciler at the next schedule slot, or earlier when
 // the run in progress needs it (a benchmark node's timeout). Runs in
 // progress and new generations are otherwise driven by watch events.
-func (st *scanState) requeue(sc *securityv1alpha1.SecurityScan) ctrl.Result {
+func (st *scanState) requeue(o runOwner) ctrl.Result {
 	after := st.runRequeue
-	if next := st.nextRun(sc); next != nil {
+	if next := st.nextRun(o); next != nil {
 		if d := next.Sub(st.now) + time.Second; after == 0 || d < after {
 			after = d
 		}
@@ -122,7 +122,7 @@ func (st *scanState) setStatus(sc *securityv1alpha1.SecurityScan) {
 	s.ObservedGeneration = sc.Generation
 	s.LastRunGeneration = st.ranGen
 	s.LastScheduleTime = timePtr(st.lastSlot)
-	s.NextRunTime = timePtr(st.nextRun(sc))
+	s.NextRunTime = timePtr(st.nextRun(scanOwner(sc)))
 	s.LatestReport, s.ActiveReport, s.LastRunTime = "", "", nil
 	if st.latest != nil {
 		s.LatestReport = st.latest.Name
@@ -144,14 +144,14 @@ func (st *scanState) setStatus(sc *securityv1alpha1.SecurityScan) {
 	if st.active == nil {
 		s.Benchmark = benchmarkProgress(st.finished)
 	}
-	st.setReady(sc)
-	st.setScanning(sc)
-	st.setDegraded(sc)
-	setScopeCondition(sc, st.narrowed)
+	meta.SetStatusCondition(&s.Conditions, st.readyCondition(sc.Generation))
+	meta.SetStatusCondition(&s.Conditions, st.scanningCondition(sc.Generation, sc.Spec.Suspend, "scan"))
+	meta.SetStatusCondition(&s.Conditions, st.degradedCondition(sc.Generation))
+	setScopeCondition(&s.Conditions, "SecurityScan", "scans", sc.Namespace, sc.Generation, st.narrowed)
 }
 
-func (st *scanState) setReady(sc *securityv1alpha1.SecurityScan) {
-	c := metav1.Condition{Type: securityv1alpha1.ConditionReady, ObservedGeneration: sc.Generation}
+func (st *scanState) readyCondition(generation int64) metav1.Condition {
+	c := metav1.Condition{Type: securityv1alpha1.ConditionReady, ObservedGeneration: generation}
 	switch {
 	case st.schedErr != nil:
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, securityv1alpha1.ReasonInvalidSchedule, st.schedErr.Error()
@@ -162,43 +162,47 @@ func (st *scanState) setReady(sc *securityv1alpha1.SecurityScan) {
 	default:
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, securityv1alpha1.ReasonSucceeded, fmt.Sprintf("Latest run %s is %s", st.finished.Name, st.finished.Status.Phase)
 	}
-	meta.SetStatusCondition(&sc.Status.Conditions, c)
+	return c
 }
 
-func (st *scanState) setScanning(sc *securityv1alpha1.SecurityScan) {
-	c := metav1.Condition{Type: securityv1alpha1.ConditionScanning, ObservedGeneration: sc.Generation}
+// scanningCondition is the Scanning condition; noun names the object in
+// its message ("scan", "probe").
+func (st *scanState) scanningCondition(generation int64, suspend bool, noun string) metav1.Condition {
+	c := metav1.Condition{Type: securityv1alpha1.ConditionScanning, ObservedGeneration: generation}
 	switch {
 	case st.active != nil:
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, securityv1alpha1.ReasonRunning, "Run "+st.active.Name+" is in progress"
-	case sc.Spec.Suspend:
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, securityv1alpha1.ReasonSuspended, "The scan is suspended: no new runs start"
+	case suspend:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, securityv1alpha1.ReasonSuspended, "The "+noun+" is suspended: no new runs start"
 	default:
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, securityv1alpha1.ReasonIdle, "No run in progress"
 	}
-	meta.SetStatusCondition(&sc.Status.Conditions, c)
+	return c
 }
 
-func (st *scanState) setDegraded(sc *securityv1alpha1.SecurityScan) {
-	c := metav1.Condition{Type: securityv1alpha1.ConditionDegraded, ObservedGeneration: sc.Generation,
+func (st *scanState) degradedCondition(generation int64) metav1.Condition {
+	c := metav1.Condition{Type: securityv1alpha1.ConditionDegraded, ObservedGeneration: generation,
 		Status: metav1.ConditionFalse, Reason: securityv1alpha1.ReasonSucceeded, Message: "The latest run covered everything"}
 	if st.finished == nil {
 		c.Reason, c.Message = securityv1alpha1.ReasonPending, "No run has finished yet"
 	} else if p := st.finished.Status.Phase; p != securityv1alpha1.ReportComplete {
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, phaseReason(p), conditionMessage(st.finished)
 	}
-	meta.SetStatusCondition(&sc.Status.Conditions, c)
+	return c
 }
 
-// setScopeCondition records whether the multi-tenancy rule narrowed the scope.
-func setScopeCondition(sc *securityv1alpha1.SecurityScan, restricted bool) {
+// setScopeCondition records whether the multi-tenancy rule narrowed the
+// scope of a kind (SecurityScan, PolicyProbe) in namespace; verb says what
+// it does ("scans", "probes").
+func setScopeCondition(conditions *[]metav1.Condition, kind, verb, namespace string, generation int64, restricted bool) {
 	if !restricted {
-		meta.RemoveStatusCondition(&sc.Status.Conditions, securityv1alpha1.ConditionScopeRestricted)
+		meta.RemoveStatusCondition(conditions, securityv1alpha1.ConditionScopeRestricted)
 		return
 	}
-	meta.SetStatusCondition(&sc.Status.Conditions, metav1.Condition{
-		Type: securityv1alpha1.ConditionScopeRestricted, Status: metav1.ConditionTrue, ObservedGeneration: sc.Generation,
+	meta.SetStatusCondition(conditions, metav1.Condition{
+		Type: securityv1alpha1.ConditionScopeRestricted, Status: metav1.ConditionTrue, ObservedGeneration: generation,
 		Reason:  securityv1alpha1.ReasonNamespaceScoped,
-		Message: fmt.Sprintf("spec.namespaces asks for other namespaces; a SecurityScan outside the operator's namespace only scans its own namespace (%s)", sc.Namespace),
+		Message: fmt.Sprintf("spec.namespaces asks for other namespaces; a %s outside the operator's namespace only %s its own namespace (%s)", kind, verb, namespace),
 	})
 }
 

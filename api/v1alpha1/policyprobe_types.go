@@ -72,24 +72,13 @@ type CaseGeneration struct {
 	// +optional
 	// +kubebuilder:default=true
 	Enabled *bool `json:"enabled,omitempty"`
-	// maxCases caps the generated cases.
+	// maxCases caps the generated cases. Together with spec.cases a run
+	// probes at most 1000 cases, so that its report stays small.
 	// +optional
 	// +kubebuilder:default=200
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2000
+	// +kubebuilder:validation:Maximum=500
 	MaxCases *int32 `json:"maxCases,omitempty"`
-}
-
-// MTLSProbe sends plaintext requests to mesh workloads to prove that STRICT
-// mTLS is enforced.
-type MTLSProbe struct {
-	// namespaces whose mesh workloads are probed.
-	// +required
-	// +listType=set
-	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=64
-	// +kubebuilder:validation:items:MaxLength=63
-	Namespaces []string `json:"namespaces"`
 }
 
 // ProbeTimeouts bound a probe run.
@@ -119,9 +108,6 @@ type PolicyProbeSpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=500
 	Cases []ProbeCaseSpec `json:"cases,omitempty"`
-	// mtls plaintext probes.
-	// +optional
-	MTLS *MTLSProbe `json:"mtls,omitempty"`
 	// schedule in cron form, as in SecurityScan. Absent means one run per
 	// spec generation.
 	// +optional
@@ -145,10 +131,6 @@ type PolicyProbeSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image,omitempty"`
-	// allowTemporaryNamespaces lets a run create a namespace with the labels
-	// a policy requires, deleted after the run.
-	// +optional
-	AllowTemporaryNamespaces bool `json:"allowTemporaryNamespaces,omitempty"`
 	// historyLimit is how many reports are kept.
 	// +optional
 	// +kubebuilder:default=3
@@ -177,15 +159,47 @@ type PolicyProbeStatus struct {
 	// latestReport is the newest report's name.
 	// +optional
 	LatestReport string `json:"latestReport,omitempty"`
+	// activeReport is the report of the run in progress.
+	// +optional
+	ActiveReport string `json:"activeReport,omitempty"`
+	// lastRunGeneration is the spec generation the last run was started
+	// for (runs for schedule slots and policy changes do not count).
+	// +optional
+	LastRunGeneration int64 `json:"lastRunGeneration,omitempty"`
+	// lastScheduleTime is the latest schedule slot a run was started for.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+	// lastSuccessfulRunTime is when the latest run that did not fail
+	// finished.
+	// +optional
+	LastSuccessfulRunTime *metav1.Time `json:"lastSuccessfulRunTime,omitempty"`
+	// policyChange records, with rerunOnChange, NetworkPolicies or namespace
+	// labels in scope that changed since the latest run was planned: a run
+	// starts once they have not changed for a while (debounce).
+	// +optional
+	PolicyChange *PolicyChange `json:"policyChange,omitempty"`
 }
 
-// PolicyProbe verifies NetworkPolicies (and Istio mTLS) by launching probe
-// pods and comparing what they observe with what the policies say.
+// PolicyChange is a change of the NetworkPolicies or namespace labels in a
+// PolicyProbe's scope that no run has probed yet.
+type PolicyChange struct {
+	// fingerprint identifies the policies and namespace labels as changed.
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	Fingerprint string `json:"fingerprint"`
+	// seenTime is when the operator first saw them so.
+	// +required
+	SeenTime metav1.Time `json:"seenTime"`
+}
+
+// PolicyProbe verifies NetworkPolicies by launching probe pods and
+// comparing what they observe with what the policies say.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=pprobe,categories=palisade
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
+// +kubebuilder:printcolumn:name="Scanning",type=string,JSONPath=`.status.conditions[?(@.type=="Scanning")].status`,priority=1
 // +kubebuilder:printcolumn:name="Last Report",type=string,JSONPath=`.status.latestReport`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type PolicyProbe struct {

@@ -187,12 +187,220 @@ type ScanReportStatus struct {
 	// that failed, aggregated across nodes.
 	// +optional
 	Benchmark *BenchmarkResults `json:"benchmark,omitempty"`
+	// probes holds a PolicyProbe run's cases: expected and observed
+	// verdicts, with the reason.
+	// +optional
+	Probes *ProbeResults `json:"probes,omitempty"`
 	// conditions of the run.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ProbeOrigin says where a probe case came from.
+// +kubebuilder:validation:Enum=Generated;Explicit
+type ProbeOrigin string
+
+// Probe case origins.
+const (
+	// ProbeGenerated: derived from a NetworkPolicy by the reachability
+	// engine, which gave its expected verdict.
+	ProbeGenerated ProbeOrigin = "Generated"
+	// ProbeExplicit: written in the PolicyProbe's spec.cases.
+	ProbeExplicit ProbeOrigin = "Explicit"
+)
+
+// ProbeObservation is what a probe client saw for one case.
+// +kubebuilder:validation:Enum=Connected;Refused;Timeout;Error
+type ProbeObservation string
+
+// Probe observations.
+const (
+	ObservedConnected ProbeObservation = "Connected"
+	ObservedRefused   ProbeObservation = "Refused"
+	ObservedTimeout   ProbeObservation = "Timeout"
+	ObservedError     ProbeObservation = "Error"
+)
+
+// ProbeResult compares what a case observed with what it expected.
+// +kubebuilder:validation:Enum=Pending;Match;Mismatch;Inconclusive
+type ProbeResult string
+
+// Probe results.
+const (
+	ProbePending      ProbeResult = "Pending"
+	ProbeMatch        ProbeResult = "Match"
+	ProbeMismatch     ProbeResult = "Mismatch"
+	ProbeInconclusive ProbeResult = "Inconclusive"
+)
+
+// ProbeEndpoint is one end of a probe case: probe pods of a namespace and
+// labels, or an address outside the cluster.
+type ProbeEndpoint struct {
+	// namespace of the probe pod.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+	// podLabels the probe pod carries, besides Palisade's own.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+	// ip is a destination outside the cluster.
+	// +optional
+	// +kubebuilder:validation:MaxLength=45
+	IP string `json:"ip,omitempty"`
+	// host is a DNS name outside the cluster.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Host string `json:"host,omitempty"`
+	// pod is the name of the probe pod that played this end.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Pod string `json:"pod,omitempty"`
+}
+
+// ProbeNamedPort is a named container port a probe server declares, as
+// the pods it stands for do, so that rules naming the port resolve on it.
+type ProbeNamedPort struct {
+	// name of the port.
+	// +required
+	// +kubebuilder:validation:MaxLength=15
+	Name string `json:"name"`
+	// port number.
+	// +required
+	Port int32 `json:"port"`
+	// protocol of the port.
+	// +required
+	Protocol Protocol `json:"protocol"`
+}
+
+// ProbeServer is a probe server pod of the run: one per destination
+// identity.
+type ProbeServer struct {
+	// pod is the server pod's name, in namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Pod string `json:"pod"`
+	// namespace of the pod.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+	// podLabels the pod carries, besides Palisade's own.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+	// namedPorts the pod declares.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	NamedPorts []ProbeNamedPort `json:"namedPorts,omitempty"`
+}
+
+// ProbeCase is one connection a run tried, with what was expected and what
+// was observed.
+type ProbeCase struct {
+	// name of the case: spec.cases[].name, or np- and a hash of the
+	// connection for a generated case (stable across runs).
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// origin is Generated or Explicit.
+	// +required
+	Origin ProbeOrigin `json:"origin"`
+	// policy is the namespace/name of the NetworkPolicy a generated case
+	// was derived from.
+	// +optional
+	// +kubebuilder:validation:MaxLength=317
+	Policy string `json:"policy,omitempty"`
+	// source of the connection.
+	// +required
+	Source ProbeEndpoint `json:"source"`
+	// destination of the connection.
+	// +required
+	Destination ProbeEndpoint `json:"destination"`
+	// port number connected to.
+	// +required
+	Port int32 `json:"port"`
+	// protocol of the connection.
+	// +required
+	Protocol Protocol `json:"protocol"`
+	// expected is the verdict asserted: the engine's for a generated case,
+	// the spec's for an explicit one.
+	// +required
+	Expected Expectation `json:"expected"`
+	// engineVerdict is what the reachability engine computes for the
+	// connection (Allow, Deny, or Unspecified when it cannot tell), also
+	// for explicit cases, whose expectation may differ from it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	EngineVerdict string `json:"engineVerdict,omitempty"`
+	// observed is what the probe client saw: Connected, Refused, Timeout
+	// or Error.
+	// +optional
+	Observed ProbeObservation `json:"observed,omitempty"`
+	// result is Pending, Match, Mismatch or Inconclusive.
+	// +required
+	Result ProbeResult `json:"result"`
+	// reason says why: what the engine concluded, what the client saw, or
+	// why the case could not be probed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Reason string `json:"reason,omitempty"`
+}
+
+// ProbeCounts counts a run's cases by result.
+type ProbeCounts struct {
+	// total cases probed (those in the list).
+	// +optional
+	Total int32 `json:"total"`
+	// pending cases have no result yet.
+	// +optional
+	Pending int32 `json:"pending"`
+	// match: observed as expected.
+	// +optional
+	Match int32 `json:"match"`
+	// mismatch: observed otherwise than expected.
+	// +optional
+	Mismatch int32 `json:"mismatch"`
+	// inconclusive: could not be probed, or the observation proves
+	// nothing; the case says why.
+	// +optional
+	Inconclusive int32 `json:"inconclusive"`
+}
+
+// ProbeResults are a PolicyProbe run's cases, planned when the run starts
+// and filled in as the probe clients finish.
+type ProbeResults struct {
+	// policyFingerprint identifies the NetworkPolicies and namespace labels
+	// in scope when the run was planned (for rerunOnChange).
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	PolicyFingerprint string `json:"policyFingerprint,omitempty"`
+	// counts of the cases by result.
+	// +optional
+	Counts ProbeCounts `json:"counts"`
+	// casesOmitted counts the generated cases that maxCases, or the cap of
+	// 1000 cases per run, left out.
+	// +optional
+	CasesOmitted int32 `json:"casesOmitted,omitempty"`
+	// notes say what case generation could not probe and why.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=512
+	Notes []string `json:"notes,omitempty"`
+	// servers are the probe server pods of the run.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	Servers []ProbeServer `json:"servers,omitempty"`
+	// cases of the run, in the order they were planned.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	Cases []ProbeCase `json:"cases,omitempty"`
 }
 
 // ScanReport is the result of one run of a SecurityScan or PolicyProbe. The

@@ -11,8 +11,11 @@ import (
 	"github.com/spf13/pflag"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -48,13 +51,35 @@ func utilruntimeMust(err error) {
 
 // CacheOptions make the manager's cache hold only Palisade's own kinds and
 // the Jobs and Pods Palisade creates, so memory does not grow with the
-// cluster. Everything else is read page by page through the API reader.
+// cluster. Everything else is read page by page through the API reader,
+// except the metadata of NetworkPolicies and Namespaces, which PolicyProbe's
+// rerunOnChange watches: names, labels and generations only, annotations
+// and managed fields dropped.
 func CacheOptions() cache.Options {
 	mine := labels.SelectorFromSet(labels.Set{securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Pod{}:  {Label: mine},
 		&batchv1.Job{}: {Label: mine},
+		metadataOf(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")): {Transform: slimMetadata},
+		metadataOf(corev1.SchemeGroupVersion.WithKind("Namespace")):           {Transform: slimMetadata},
 	}}
+}
+
+func metadataOf(gvk schema.GroupVersionKind) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	return m
+}
+
+// slimMetadata drops what no watcher reads: annotations (kubectl's
+// last-applied-configuration holds a whole copy of the object) and managed
+// fields.
+func slimMetadata(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetAnnotations(nil)
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // Run runs the manager until ctx ends. args exclude the word "manager".
@@ -65,6 +90,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	leaderElect := fs.Bool("leader-elect", false, "Elect a leader, so that only one replica reconciles.")
 	namespace := fs.String("namespace", envOr("POD_NAMESPACE", DefaultNamespace), "The operator's namespace: only scans there may look at other namespaces.")
+	probeImage := fs.String("probe-image", envOr("PALISADE_IMAGE", DefaultProbeImage), "Image of PolicyProbe's probe pods when a PolicyProbe names none: the operator's own (default from PALISADE_IMAGE).")
 	zapOpts := zap.Options{}
 	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	zapOpts.BindFlags(goFlags)
@@ -82,12 +108,16 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 		HealthProbeBindAddress: *probeAddr,
 		LeaderElection:         *leaderElect,
 		LeaderElectionID:       "palisade.security.palisade.dev",
+		// The process exits when the manager stops, so the lease can be
+		// handed over at once: a replacement pod need not wait for it to
+		// expire (about 15 s of every restart otherwise).
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		log.Error(err, "Unable to create the manager")
 		return 1
 	}
-	if err := Setup(mgr, *namespace, clock.RealClock{}); err != nil {
+	if err := Setup(mgr, *namespace, clock.RealClock{}, WithProbeImage(*probeImage)); err != nil {
 		log.Error(err, "Unable to set up the controllers")
 		return 1
 	}
@@ -107,19 +137,36 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
+// DefaultProbeImage runs the probe pods when neither --probe-image nor
+// PALISADE_IMAGE says otherwise: the image `make deploy` installs by
+// default.
+const DefaultProbeImage = "localhost/palisade:dev"
+
 // Option changes what Setup gives the controllers; tests use them.
-type Option func(*controllers.SecurityScanReconciler)
+type Option func(*reconcilers)
+
+// reconcilers are the controllers Setup registers.
+type reconcilers struct {
+	scan  *controllers.SecurityScanReconciler
+	probe *controllers.PolicyProbeReconciler
+}
 
 // WithLogReader makes the benchmark read the kube-bench pods' logs through
 // lr instead of the API server.
 func WithLogReader(lr controllers.LogReader) Option {
-	return func(r *controllers.SecurityScanReconciler) { r.Benchmark.Logs = lr }
+	return func(r *reconcilers) { r.scan.Benchmark.Logs = lr }
 }
 
 // WithServerVersion makes the benchmark learn the API server's version
 // from v instead of the API server's discovery endpoint.
 func WithServerVersion(v discovery.ServerVersionInterface) Option {
-	return func(r *controllers.SecurityScanReconciler) { r.Benchmark.Versions = v }
+	return func(r *reconcilers) { r.scan.Benchmark.Versions = v }
+}
+
+// WithProbeImage sets the image of PolicyProbe's probe pods when a
+// PolicyProbe names none.
+func WithProbeImage(image string) Option {
+	return func(r *reconcilers) { r.probe.ProbeImage = image }
 }
 
 // Setup registers Palisade's controllers with mgr. Tests call it with a fake
@@ -142,11 +189,23 @@ func Setup(mgr ctrl.Manager, namespace string, clk clock.PassiveClock, opts ...O
 			Versions: clientset.Discovery(),
 		},
 	}
+	p := &controllers.PolicyProbeReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Scheme:            mgr.GetScheme(),
+		Recorder:          mgr.GetEventRecorder("palisade"),
+		Clock:             clk,
+		OperatorNamespace: namespace,
+		ProbeImage:        DefaultProbeImage,
+	}
 	for _, o := range opts {
-		o(r)
+		o(&reconcilers{scan: r, probe: p})
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("SecurityScan controller: %w", err)
+	}
+	if err := p.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("PolicyProbe controller: %w", err)
 	}
 	return nil
 }
