@@ -699,10 +699,25 @@ diag() {
   fi
 }
 
+# lock_cluster serialises everything that starts or stops the cluster on
+# this machine, whichever checkout it runs from: addresses and paths are
+# fixed, so two clusters cannot coexist. e2e.sh holds the lock for its whole
+# run and says so in PALISADE_LC_LOCKED.
+lock_cluster() {
+  [[ -n ${PALISADE_LC_LOCKED:-} ]] && return 0
+  exec 8>"${PALISADE_LC_LOCK:-/run/palisade-local-cluster.lock}"
+  flock -w 3600 8 || { log "another run holds the local cluster's lock"; exit 1; }
+  export PALISADE_LC_LOCKED=1
+}
+
 case ${1:-} in
-  up) up ;;
+  up)
+    lock_cluster
+    up
+    ;;
   down)
     check >/dev/null || { log "nothing to do: $(check | head -1)"; exit 0; }
+    lock_cluster
     down
     ;;
   status) status ;;

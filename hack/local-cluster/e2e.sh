@@ -30,9 +30,12 @@ if ! why=$("$cluster" check 2>&1); then
   exit 0
 fi
 
-# One run at a time on a machine: the cluster's addresses and paths are fixed.
-exec 9<"$0"
-flock -w 3600 9 || { say "another e2e run holds the lock"; exit 1; }
+# One run at a time on a machine, from whichever checkout: the cluster's
+# addresses and paths are fixed. cluster.sh takes the same lock for up/down
+# unless PALISADE_LC_LOCKED says this run already holds it.
+exec 9>"${PALISADE_LC_LOCK:-/run/palisade-local-cluster.lock}"
+flock -w 3600 9 || { say "another run holds the local cluster's lock"; exit 1; }
+export PALISADE_LC_LOCKED=1
 
 started=0
 finish() {
