@@ -3,6 +3,7 @@ package netpol
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -156,4 +157,31 @@ func (v *DirectionVerdict) writeText(b *strings.Builder) {
 	for _, c := range v.Caveats {
 		fmt.Fprintf(b, "  caveat: %s\n", c)
 	}
+}
+
+// Brief sums the verdict up on one line, e.g. "Deny (egress: not isolated;
+// ingress: isolated by x/deny-all, no rule admits it)".
+func (v *Verdict) Brief() string {
+	if v.Result == Unspecified {
+		return "Unspecified: " + v.Reason
+	}
+	return fmt.Sprintf("%s (egress: %s; ingress: %s)", v.Result, v.Egress.brief(), v.Ingress.brief())
+}
+
+// brief says which policies decided one direction.
+func (dv *DirectionVerdict) brief() string {
+	if !dv.Isolated {
+		return "not isolated"
+	}
+	var all, allowing []string
+	for _, p := range dv.Policies {
+		all = append(all, p.Policy)
+		if slices.ContainsFunc(p.Rules, func(r RuleResult) bool { return r.Allows }) {
+			allowing = append(allowing, p.Policy)
+		}
+	}
+	if dv.Result == Allow {
+		return "allowed by " + strings.Join(allowing, ", ")
+	}
+	return "isolated by " + strings.Join(all, ", ") + ", no rule admits it"
 }

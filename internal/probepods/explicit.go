@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -156,25 +155,5 @@ func hypotheticalPod(name, ns string, identity, probeLabels map[string]string, p
 // (egress: not isolated; ingress: isolated by x/deny-all, no rule admits
 // it)".
 func explain(v *netpol.Verdict) string {
-	if v.Result == netpol.Unspecified {
-		return "The engine says Unspecified: " + v.Reason
-	}
-	return fmt.Sprintf("The engine says %s (egress: %s; ingress: %s)", v.Result, explainSide(&v.Egress), explainSide(&v.Ingress))
-}
-
-func explainSide(dv *netpol.DirectionVerdict) string {
-	if !dv.Isolated {
-		return "not isolated"
-	}
-	var all, allowing []string
-	for _, p := range dv.Policies {
-		all = append(all, p.Policy)
-		if slices.ContainsFunc(p.Rules, func(r netpol.RuleResult) bool { return r.Allows }) {
-			allowing = append(allowing, p.Policy)
-		}
-	}
-	if dv.Result == netpol.Allow {
-		return "allowed by " + strings.Join(allowing, ", ")
-	}
-	return "isolated by " + strings.Join(all, ", ") + ", no rule admits it"
+	return "The engine says " + v.Brief()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/palisade-sec/palisade/internal/netpol"
 )
@@ -76,24 +75,7 @@ func caseName(key string) string {
 // explain sums up the engine's verdict, e.g. "expected Deny (egress: not
 // isolated; ingress: isolated by x/deny-all, no rule admits it)".
 func explain(v *netpol.Verdict) string {
-	return fmt.Sprintf("expected %s (egress: %s; ingress: %s)", v.Result, explainSide(&v.Egress), explainSide(&v.Ingress))
-}
-
-func explainSide(dv *netpol.DirectionVerdict) string {
-	if !dv.Isolated {
-		return "not isolated"
-	}
-	var all, allowing []string
-	for _, p := range dv.Policies {
-		all = append(all, p.Policy)
-		if slices.ContainsFunc(p.Rules, func(r netpol.RuleResult) bool { return r.Allows }) {
-			allowing = append(allowing, p.Policy)
-		}
-	}
-	if dv.Result == netpol.Allow {
-		return "allowed by " + strings.Join(allowing, ", ")
-	}
-	return "isolated by " + strings.Join(all, ", ") + ", no rule admits it"
+	return "expected " + v.Brief()
 }
 
 // ipDependent reports whether the verdict between two probe pods could
