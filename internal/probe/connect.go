@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -14,6 +15,18 @@ import (
 const (
 	DefaultAttemptTimeout = 3 * time.Second
 	DefaultWorkers        = 16
+	// DefaultSettle is how long a client waits before its first attempt.
+	// NetworkPolicy enforcers program a new pod's rules asynchronously,
+	// after it has its IP and is running: in the first second of its life
+	// a pod's egress may not be filtered yet, and its address may be
+	// missing from its peers' allow lists (seen with kube-router), so an
+	// immediate attempt observes the enforcer's lag, not the policies.
+	DefaultSettle = 3 * time.Second
+	// DefaultMaxAttempts bounds the attempts per target: a target is tried
+	// until two attempts in a row agree.
+	DefaultMaxAttempts = 4
+	// retryGap separates the attempts at one target.
+	retryGap = 500 * time.Millisecond
 )
 
 // ConnectOptions tune Connect.
@@ -24,6 +37,29 @@ type ConnectOptions struct {
 	// Workers is how many attempts run at once; 0 or less means
 	// DefaultWorkers.
 	Workers int
+	// Settle is waited before the first attempt (see DefaultSettle);
+	// negative means none, 0 means DefaultSettle.
+	Settle time.Duration
+	// MaxAttempts bounds the attempts per target, which is tried until two
+	// attempts in a row give the same code; 0 or less means
+	// DefaultMaxAttempts, 1 means a single attempt.
+	MaxAttempts int
+}
+
+func (o ConnectOptions) withDefaults() ConnectOptions {
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.Settle == 0 {
+		o.Settle = DefaultSettle
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	return o
 }
 
 // Connect tries every target and returns one outcome per target, in the
@@ -32,21 +68,21 @@ type ConnectOptions struct {
 // not finished get Error with the reason "canceled" (not Timeout: they
 // were cut short). Targets are not validated: see [ValidateTargets].
 func Connect(ctx context.Context, targets []Target, opts ConnectOptions) []Outcome {
-	timeout, workers := opts.AttemptTimeout, opts.Workers
-	if timeout <= 0 {
-		timeout = DefaultAttemptTimeout
-	}
-	if workers <= 0 {
-		workers = DefaultWorkers
-	}
-	workers = min(workers, max(len(targets), 1))
+	opts = opts.withDefaults()
+	workers := min(opts.Workers, max(len(targets), 1))
 	out := make([]Outcome, len(targets))
+	if opts.Settle > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(opts.Settle):
+		}
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = attempt(ctx, targets[i], timeout)
+				out[i] = stableAttempt(ctx, targets[i], opts)
 			}
 		})
 	}
@@ -191,4 +227,38 @@ func reasonOf(err error) string {
 		return opErr.Err.Error()
 	}
 	return err.Error()
+}
+
+// stableAttempt tries t until two attempts in a row agree, at most
+// opts.MaxAttempts times, and returns the last attempt. Refused and Timeout
+// agree with each other: both say the connection did not get through (an
+// enforcer may reject some packets and drop others). When no two agreed,
+// the outcome is Error "unstable", naming the codes seen: the network
+// changed while it was probed, and no verdict may be drawn.
+func stableAttempt(ctx context.Context, t Target, opts ConnectOptions) Outcome {
+	o := attempt(ctx, t, opts.AttemptTimeout)
+	seen := []string{o.Code.String()}
+	for n := 1; n < opts.MaxAttempts; n++ {
+		select {
+		case <-ctx.Done():
+			return o
+		case <-time.After(retryGap):
+		}
+		next := attempt(ctx, t, opts.AttemptTimeout)
+		seen = append(seen, next.Code.String())
+		if agree(next.Code, o.Code) {
+			return next
+		}
+		o = next
+	}
+	if opts.MaxAttempts == 1 {
+		return o
+	}
+	return Outcome{ID: t.ID, Code: Error, Elapsed: o.Elapsed, Reason: CleanReason("unstable: " + strings.Join(seen, ","))}
+}
+
+// agree tells whether two attempts' codes say the same about the network.
+func agree(a, b Code) bool {
+	notThrough := func(c Code) bool { return c == Refused || c == Timeout }
+	return a == b || (notThrough(a) && notThrough(b))
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +28,7 @@ func TestConnectLoopback(t *testing.T) {
 		{ID: "udp-open", Host: "127.0.0.1", Port: udpOpen, Kind: probe.KindUDP},
 		{ID: "udp-closed", Host: "127.0.0.1", Port: closedPort(t, probe.UDP), Kind: probe.KindUDP},
 	}
-	got := probe.Connect(context.Background(), targets, probe.ConnectOptions{AttemptTimeout: 5 * time.Second})
+	got := probe.Connect(context.Background(), targets, probe.ConnectOptions{AttemptTimeout: 5 * time.Second, Settle: -1, MaxAttempts: 1})
 	want := []result{
 		{ID: "tcp-open", Code: probe.Connected},
 		{ID: "tcp-closed", Code: probe.Refused},
@@ -81,7 +83,7 @@ func TestConnectCanceled(t *testing.T) {
 		{ID: "b", Host: "127.0.0.1", Port: closedPort(t, probe.UDP), Kind: probe.KindUDP},
 	}
 	want := []result{{ID: "a", Code: probe.Error, Reason: "canceled"}, {ID: "b", Code: probe.Error, Reason: "canceled"}}
-	if diff := cmp.Diff(want, results(probe.Connect(ctx, targets, probe.ConnectOptions{}))); diff != "" {
+	if diff := cmp.Diff(want, results(probe.Connect(ctx, targets, probe.ConnectOptions{Settle: -1, MaxAttempts: 1}))); diff != "" {
 		t.Errorf("Connect mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -94,7 +96,7 @@ func TestConnectCanceledDuringAttempt(t *testing.T) {
 	defer cancel()
 	targets := []probe.Target{{ID: "h", Host: "127.0.0.1", Port: port, Kind: probe.KindHTTP}}
 	start := time.Now()
-	got := probe.Connect(ctx, targets, probe.ConnectOptions{AttemptTimeout: 10 * time.Second})
+	got := probe.Connect(ctx, targets, probe.ConnectOptions{AttemptTimeout: 10 * time.Second, Settle: -1, MaxAttempts: 1})
 	if diff := cmp.Diff([]result{{ID: "h", Code: probe.Error, Reason: "canceled"}}, results(got)); diff != "" {
 		t.Errorf("Connect mismatch (-want +got):\n%s", diff)
 	}
@@ -129,7 +131,7 @@ func TestConnectBoundsWorkers(t *testing.T) {
 		targets = append(targets, probe.Target{ID: id, Host: "127.0.0.1", Port: port, Kind: probe.KindHTTP})
 		want = append(want, result{ID: id, Code: probe.PlaintextRejected, Reason: "closed before a reply"})
 	}
-	got := probe.Connect(context.Background(), targets, probe.ConnectOptions{AttemptTimeout: 10 * time.Second, Workers: 3})
+	got := probe.Connect(context.Background(), targets, probe.ConnectOptions{AttemptTimeout: 10 * time.Second, Workers: 3, Settle: -1, MaxAttempts: 1})
 	if diff := cmp.Diff(want, results(got)); diff != "" {
 		t.Errorf("Connect mismatch (-want +got):\n%s", diff)
 	}
@@ -241,4 +243,90 @@ func silent(c net.Conn) {
 func readRequest(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	http.ReadRequest(bufio.NewReader(c))
+}
+
+// TestConnectWaitsAndConfirms covers what keeps an enforcer's lag out of
+// the verdicts: the settle time before the first attempt, and the
+// confirmation of each result by a second attempt that agrees.
+func TestConnectWaitsAndConfirms(t *testing.T) {
+	t.Run("settle: a listener that appears during the settle time is Connected", func(t *testing.T) {
+		addr := freeTCPAddr(t)
+		go func() {
+			time.Sleep(50 * time.Millisecond) // the server side comes up late, as an enforcer's rules do
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { ln.Close() })
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		target := probe.Target{ID: "late", Host: "127.0.0.1", Port: portOf(t, addr), Kind: probe.KindTCP}
+		got := probe.Connect(context.Background(), []probe.Target{target}, probe.ConnectOptions{AttemptTimeout: time.Second, Settle: 500 * time.Millisecond})
+		if got[0].Code != probe.Connected {
+			t.Fatalf("outcome %+v, want Connected after the settle time", got[0])
+		}
+	})
+	t.Run("confirm: a result that changes is retried until two attempts agree", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := portOf(t, ln.Addr().String())
+		go func() { // accept one connection, then stop listening
+			if c, err := ln.Accept(); err == nil {
+				c.Close()
+			}
+			ln.Close()
+		}()
+		target := probe.Target{ID: "flip", Host: "127.0.0.1", Port: port, Kind: probe.KindTCP}
+		got := probe.Connect(context.Background(), []probe.Target{target}, probe.ConnectOptions{AttemptTimeout: time.Second, Settle: -1, MaxAttempts: 4})
+		if got[0].Code != probe.Refused {
+			t.Fatalf("outcome %+v, want Refused once two attempts agree", got[0])
+		}
+		ln2, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if c, err := ln2.Accept(); err == nil {
+				c.Close()
+			}
+			ln2.Close()
+		}()
+		target.Port = portOf(t, ln2.Addr().String())
+		got = probe.Connect(context.Background(), []probe.Target{target}, probe.ConnectOptions{AttemptTimeout: time.Second, Settle: -1, MaxAttempts: 2})
+		if got[0].Code != probe.Error || !strings.Contains(got[0].Reason, "unstable") {
+			t.Fatalf("outcome %+v, want Error unstable when no two attempts agree", got[0])
+		}
+	})
+}
+
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func portOf(t *testing.T, addr string) int32 {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int32(n)
 }

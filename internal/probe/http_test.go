@@ -60,7 +60,7 @@ func TestConnectHTTPPlaintext(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			target := probe.Target{ID: "m", Host: "127.0.0.1", Port: tc.port, Kind: probe.KindHTTP}
-			got := probe.Connect(context.Background(), []probe.Target{target}, probe.ConnectOptions{AttemptTimeout: time.Second})
+			got := probe.Connect(context.Background(), []probe.Target{target}, probe.ConnectOptions{AttemptTimeout: time.Second, Settle: -1, MaxAttempts: 1})
 			tc.want.ID = "m"
 			if tc.anyReason {
 				got[0].Reason = ""

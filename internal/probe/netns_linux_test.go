@@ -46,7 +46,7 @@ func TestConnectNetns(t *testing.T) {
 		{ID: "http-81", Host: nsAddr, Port: 81, Kind: probe.KindHTTP},
 	}
 	const timeout = time.Second
-	got := probe.Connect(context.Background(), targets, probe.ConnectOptions{AttemptTimeout: timeout})
+	got := probe.Connect(context.Background(), targets, probe.ConnectOptions{AttemptTimeout: timeout, Settle: -1, MaxAttempts: 1})
 	want := []result{
 		{ID: "tcp-80", Code: probe.Connected},
 		{ID: "tcp-81", Code: probe.Timeout},

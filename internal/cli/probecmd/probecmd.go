@@ -110,6 +110,8 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	list := fs.String("targets", "", "targets, comma- or newline-separated ID=KIND://HOST:PORT with KIND tcp, udp or http; @FILE reads them from FILE (required)")
 	timeout := fs.Duration("timeout", probe.DefaultAttemptTimeout, "bound on one attempt")
 	workers := fs.Int("workers", probe.DefaultWorkers, "attempts at once")
+	settle := fs.Duration("settle", probe.DefaultSettle, "wait before the first attempt, so that the NetworkPolicy enforcer has programmed this new pod's rules (negative: none)")
+	attempts := fs.Int("attempts", probe.DefaultMaxAttempts, "attempts per target at most: each target is tried until two attempts in a row agree")
 	termLog := fs.String("termination-log", "/dev/termination-log", "file to write the outcomes to (empty: none)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -124,7 +126,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if n := probe.MaxEncodedSize(targets); n > probe.MaxMessageSize {
 		return fmt.Errorf("--targets: the outcomes of %d targets may take %d bytes, more than the %d of a termination message: split them over more pods (probe.Split)", len(targets), n, probe.MaxMessageSize)
 	}
-	outcomes := probe.Connect(ctx, targets, probe.ConnectOptions{AttemptTimeout: *timeout, Workers: *workers})
+	outcomes := probe.Connect(ctx, targets, probe.ConnectOptions{AttemptTimeout: *timeout, Workers: *workers, Settle: *settle, MaxAttempts: *attempts})
 	msg, err := probe.Encode(outcomes)
 	if err != nil {
 		return err
