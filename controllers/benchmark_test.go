@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +27,8 @@ import (
 	"github.com/palisade-sec/palisade/internal/benchmark/results"
 	"github.com/palisade-sec/palisade/internal/cli/managercmd"
 	"github.com/palisade-sec/palisade/test/kubelet"
-	"github.com/palisade-sec/palisade/test/testenv"
+
+	"github.com/palisade-sec/palisade/internal/benchmark/benchtest"
 )
 
 // Benchmark tests drive the simulated Job controller and kubelet (sim) with
@@ -40,7 +40,7 @@ const benchTimeout = 60 * time.Second
 
 // fixture reads a real kube-bench log.
 func fixture(name string) []byte {
-	data, err := os.ReadFile(filepath.Join(testenv.Root(), "internal", "benchmark", "testdata", "kube-bench", name))
+	data, err := os.ReadFile(benchtest.FixturePath(name))
 	Expect(err).NotTo(HaveOccurred())
 	return data
 }
@@ -637,22 +637,10 @@ func manyNodeResults(n int) *securityv1alpha1.BenchmarkResults {
 // flipped copies r with one check in eleven's status changed, depending on
 // i, and actual values naming the node.
 func flipped(r *kubebench.Report, i int) *kubebench.Report {
-	out := &kubebench.Report{Controls: slices.Clone(r.Controls)}
-	k := 0
-	for ci := range out.Controls {
-		c := &out.Controls[ci]
-		c.Groups = slices.Clone(c.Groups)
-		for gi := range c.Groups {
-			g := &c.Groups[gi]
-			g.Checks = slices.Clone(g.Checks)
-			for j := range g.Checks {
-				if (i+k)%11 == 0 && g.Checks[j].Status == kubebench.StatusPass {
-					g.Checks[j].Status = kubebench.StatusFail
-				}
-				g.Checks[j].ActualValue = fmt.Sprintf("node %d: %s", i, g.Checks[j].ActualValue)
-				k++
-			}
+	return benchtest.Variant(r, i, func(s kubebench.Status, i, k int) kubebench.Status {
+		if (i+k)%11 == 0 && s == kubebench.StatusPass {
+			return kubebench.StatusFail
 		}
-	}
-	return out
+		return s
+	})
 }

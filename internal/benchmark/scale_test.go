@@ -3,55 +3,28 @@ package benchmark
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/palisade-sec/palisade/internal/benchmark/kubebench"
-)
 
-func parseFixture(t *testing.T, name string) *kubebench.Report {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata/kube-bench", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := kubebench.Parse(f, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
+	"github.com/palisade-sec/palisade/internal/benchmark/benchtest"
+)
 
 // vary copies base for node i of a pool, making some passing checks fail,
 // some failing ones pass, and every actual value name the node.
 func vary(base *kubebench.Report, i int) *kubebench.Report {
-	r := &kubebench.Report{Controls: slices.Clone(base.Controls)}
-	k := 0
-	for ci := range r.Controls {
-		c := &r.Controls[ci]
-		c.Groups = slices.Clone(c.Groups)
-		for gi := range c.Groups {
-			g := &c.Groups[gi]
-			g.Checks = slices.Clone(g.Checks)
-			for j := range g.Checks {
-				check := &g.Checks[j]
-				switch {
-				case check.Status == kubebench.StatusPass && (i+k)%11 == 0:
-					check.Status = kubebench.StatusFail
-				case check.Status == kubebench.StatusFail && (i*k)%13 == 1:
-					check.Status = kubebench.StatusPass
-				}
-				check.ActualValue = fmt.Sprintf("node %d: %s", i, check.ActualValue)
-				k++
-			}
+	return benchtest.Variant(base, i, func(s kubebench.Status, i, k int) kubebench.Status {
+		switch {
+		case s == kubebench.StatusPass && (i+k)%11 == 0:
+			return kubebench.StatusFail
+		case s == kubebench.StatusFail && (i*k)%13 == 1:
+			return kubebench.StatusPass
 		}
-	}
-	return r
+		return s
+	})
 }
 
 // variants makes n variants of base.
@@ -67,9 +40,9 @@ func variants(base *kubebench.Report, n int) []*kubebench.Report {
 // benchmarks, three control-plane nodes and 97 nodes without a report. The
 // nodes of a pool share 101 variants of its report, to save memory.
 func manyNodes(t *testing.T) []NodeResult {
-	worker := parseFixture(t, "real-cluster/node-cis-1.12.log")
-	other := parseFixture(t, "kube-bench-noargs.json") // cis-1.11 node and policies
-	master := parseFixture(t, "real-cluster/master-cis-1.12.log")
+	worker := benchtest.Fixture(t, "real-cluster/node-cis-1.12.log")
+	other := benchtest.Fixture(t, "kube-bench-noargs.json") // cis-1.11 node and policies
+	master := benchtest.Fixture(t, "real-cluster/master-cis-1.12.log")
 	controlPlane := &kubebench.Report{Controls: append(slices.Clone(master.Controls), worker.Controls...)}
 	name := func(pool, i int) string {
 		return fmt.Sprintf("ip-10-%d-%d-%d.eu-west-1.compute.internal", pool, i/256, i%256)
