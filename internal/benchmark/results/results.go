@@ -65,12 +65,21 @@ type Outcome struct {
 }
 
 // Started records that node began: it is listed as Running until Record.
+// A node already running or finished is left as it is: each node runs once
+// per report.
 func Started(b *v1alpha1.BenchmarkResults, node, role string) {
-	if Running(b, node) != nil {
+	if Running(b, node) != nil || finished(b, node) {
 		return
 	}
 	b.Nodes = slices.Insert(b.Nodes, runningCount(b), v1alpha1.BenchmarkNode{Name: node, Role: role, Phase: v1alpha1.BenchmarkNodeRunning})
 	counts(b).Running++
+}
+
+// finished tells whether node has an outcome among the listed nodes. Past
+// MaxNodes finished nodes the best are dropped from the list, so a node
+// recorded long ago may no longer be found.
+func finished(b *v1alpha1.BenchmarkResults, node string) bool {
+	return slices.ContainsFunc(b.Nodes[runningCount(b):], func(n v1alpha1.BenchmarkNode) bool { return n.Name == node })
 }
 
 // Running returns node's entry while it is being benchmarked, else nil.
@@ -104,6 +113,8 @@ func Record(b *v1alpha1.BenchmarkResults, o Outcome) {
 	if i := slices.IndexFunc(RunningNodes(b), func(n v1alpha1.BenchmarkNode) bool { return n.Name == o.Name }); i >= 0 {
 		b.Nodes = slices.Delete(b.Nodes, i, i+1)
 		counts(b).Running--
+	} else if finished(b, o.Name) {
+		return // recorded already: a node counts once
 	}
 	entry := v1alpha1.BenchmarkNode{Name: o.Name, Role: o.Role, Phase: o.Phase, Reason: o.Reason, Message: o.Message}
 	if o.Phase == v1alpha1.BenchmarkNodeSucceeded && o.Report != nil {

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,55 +12,30 @@ import (
 	"github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/benchmark"
 	"github.com/palisade-sec/palisade/internal/benchmark/kubebench"
-)
 
-func parseFixture(t testing.TB, name string) *kubebench.Report {
-	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "kube-bench", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := kubebench.Parse(f, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
+	"github.com/palisade-sec/palisade/internal/benchmark/benchtest"
+)
 
 // vary copies base for node i: some passing checks fail, some failing ones
 // warn, and actual values name the node.
 func vary(base *kubebench.Report, i int) *kubebench.Report {
-	r := &kubebench.Report{Controls: slices.Clone(base.Controls)}
-	k := 0
-	for ci := range r.Controls {
-		c := &r.Controls[ci]
-		c.Groups = slices.Clone(c.Groups)
-		for gi := range c.Groups {
-			g := &c.Groups[gi]
-			g.Checks = slices.Clone(g.Checks)
-			for j := range g.Checks {
-				check := &g.Checks[j]
-				switch {
-				case check.Status == kubebench.StatusPass && (i+k)%11 == 0:
-					check.Status = kubebench.StatusFail
-				case check.Status == kubebench.StatusFail && (i*k)%13 == 1:
-					check.Status = kubebench.StatusWarn
-				}
-				check.ActualValue = fmt.Sprintf("node %d: %s", i, check.ActualValue)
-				k++
-			}
+	return benchtest.Variant(base, i, func(s kubebench.Status, i, k int) kubebench.Status {
+		switch {
+		case s == kubebench.StatusPass && (i+k)%11 == 0:
+			return kubebench.StatusFail
+		case s == kubebench.StatusFail && (i*k)%13 == 1:
+			return kubebench.StatusWarn
 		}
-	}
-	return r
+		return s
+	})
 }
 
 // outcomes makes n outcomes: workers on two benchmarks, a few control-plane
 // nodes, and a few failed nodes.
 func outcomes(t testing.TB, n int) []Outcome {
-	worker := parseFixture(t, "real-cluster/node-cis-1.12.log")
-	other := parseFixture(t, "kube-bench-noargs.json")
-	master := parseFixture(t, "real-cluster/master-cis-1.12.log")
+	worker := benchtest.Fixture(t, "real-cluster/node-cis-1.12.log")
+	other := benchtest.Fixture(t, "kube-bench-noargs.json")
+	master := benchtest.Fixture(t, "real-cluster/master-cis-1.12.log")
 	variants := map[string][]*kubebench.Report{}
 	for name, base := range map[string]*kubebench.Report{"worker": worker, "other": other} {
 		for i := range 37 {
@@ -223,6 +196,15 @@ func TestRunningNodes(t *testing.T) {
 	}
 	if diff := cmp.Diff(&v1alpha1.BenchmarkProgress{Total: 3, Succeeded: 1, Failed: 1, Skipped: 1}, b.NodeCounts); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+
+	// A node counts once: recording or starting a finished node again
+	// changes nothing.
+	before := b.DeepCopy()
+	Record(b, Outcome{Name: "c", Role: "worker", Phase: v1alpha1.BenchmarkNodeSucceeded})
+	Started(b, "b", "control-plane")
+	if diff := cmp.Diff(before, b); diff != "" {
+		t.Errorf("a finished node recorded or started again (-want +got):\n%s", diff)
 	}
 }
 
