@@ -93,6 +93,33 @@ type ProbeTimeouts struct {
 	Run *metav1.Duration `json:"run,omitempty"`
 }
 
+// MTLSProbe checks Istio mutual TLS by sending plaintext HTTP requests to
+// mesh workloads from a client outside the mesh.
+type MTLSProbe struct {
+	// namespaces whose mesh workloads (pods with an Istio sidecar, or in
+	// ambient mode) are probed on each TCP port their containers declare.
+	// Each must be in the probe's scope.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MaxLength=63
+	Namespaces []string `json:"namespaces"`
+	// rootNamespace is Istio's meshConfig.rootNamespace, where the
+	// mesh-wide PeerAuthentication lives.
+	// +optional
+	// +kubebuilder:default=istio-system
+	// +kubebuilder:validation:MaxLength=63
+	RootNamespace string `json:"rootNamespace,omitempty"`
+	// maxWorkloads caps the workloads probed: one running pod stands for
+	// each workload (Deployment, StatefulSet, DaemonSet, Job or bare pod).
+	// +optional
+	// +kubebuilder:default=50
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=200
+	MaxWorkloads *int32 `json:"maxWorkloads,omitempty"`
+}
+
 // PolicyProbeSpec says which NetworkPolicies to verify by probing.
 // +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone needs a schedule"
 type PolicyProbeSpec struct {
@@ -108,6 +135,18 @@ type PolicyProbeSpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=500
 	Cases []ProbeCaseSpec `json:"cases,omitempty"`
+	// mtls sends plaintext HTTP requests to Istio mesh workloads: an HTTP
+	// reply where PeerAuthentication says STRICT is a High finding, one
+	// where it says PERMISSIVE or DISABLE a Medium finding.
+	// +optional
+	MTLS *MTLSProbe `json:"mtls,omitempty"`
+	// allowTemporaryNamespaces lets a run create a namespace that a case
+	// needs and that does not exist (an explicit case's namespace, or one
+	// carrying the labels a rule's namespaceSelector asks for), and delete
+	// it after the run. Only PolicyProbes in the operator's namespace may
+	// create namespaces.
+	// +optional
+	AllowTemporaryNamespaces bool `json:"allowTemporaryNamespaces,omitempty"`
 	// schedule in cron form, as in SecurityScan. Absent means one run per
 	// spec generation.
 	// +optional

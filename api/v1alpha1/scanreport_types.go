@@ -212,8 +212,24 @@ const (
 	ProbeExplicit ProbeOrigin = "Explicit"
 )
 
+// ProbeCheck says what a probe case checks.
+// +kubebuilder:validation:Enum=NetworkPolicy;MTLS
+type ProbeCheck string
+
+// Probe checks.
+const (
+	// CheckNetworkPolicy: whether a connection gets through. Expected
+	// Allow means it should.
+	CheckNetworkPolicy ProbeCheck = "NetworkPolicy"
+	// CheckMTLS: whether a mesh workload accepts a plaintext HTTP request
+	// from outside the mesh. Expected Allow means plaintext is accepted
+	// (PeerAuthentication PERMISSIVE or DISABLE), Deny that it is
+	// rejected (STRICT).
+	CheckMTLS ProbeCheck = "MTLS"
+)
+
 // ProbeObservation is what a probe client saw for one case.
-// +kubebuilder:validation:Enum=Connected;Refused;Timeout;Error
+// +kubebuilder:validation:Enum=Connected;Refused;Timeout;Error;PlaintextAccepted;PlaintextRejected
 type ProbeObservation string
 
 // Probe observations.
@@ -222,6 +238,11 @@ const (
 	ObservedRefused   ProbeObservation = "Refused"
 	ObservedTimeout   ProbeObservation = "Timeout"
 	ObservedError     ProbeObservation = "Error"
+	// ObservedPlaintextAccepted: a plaintext request got a plaintext reply.
+	ObservedPlaintextAccepted ProbeObservation = "PlaintextAccepted"
+	// ObservedPlaintextRejected: a plaintext request was reset, closed
+	// without a reply, or answered with TLS.
+	ObservedPlaintextRejected ProbeObservation = "PlaintextRejected"
 )
 
 // ProbeResult compares what a case observed with what it expected.
@@ -259,6 +280,11 @@ type ProbeEndpoint struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	Pod string `json:"pod,omitempty"`
+	// workload is the mesh workload an MTLS case probes, as kind/name,
+	// and the pod of it probed (at ip).
+	// +optional
+	// +kubebuilder:validation:MaxLength=320
+	Workload string `json:"workload,omitempty"`
 }
 
 // ProbeNamedPort is a named container port a probe server declares, as
@@ -298,6 +324,18 @@ type ProbeServer struct {
 	NamedPorts []ProbeNamedPort `json:"namedPorts,omitempty"`
 }
 
+// ProbeTemporaryNamespace is a namespace a run creates for its probe pods.
+type ProbeTemporaryNamespace struct {
+	// name of the namespace.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// labels it is created with, besides Palisade's own.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
 // ProbeCase is one connection a run tried, with what was expected and what
 // was observed.
 type ProbeCase struct {
@@ -309,6 +347,15 @@ type ProbeCase struct {
 	// origin is Generated or Explicit.
 	// +required
 	Origin ProbeOrigin `json:"origin"`
+	// check is NetworkPolicy or MTLS.
+	// +optional
+	// +kubebuilder:default=NetworkPolicy
+	Check ProbeCheck `json:"check,omitempty"`
+	// mtlsMode is the PeerAuthentication mode in effect for an MTLS case's
+	// workload and port (STRICT, PERMISSIVE or DISABLE).
+	// +optional
+	// +kubebuilder:validation:MaxLength=16
+	MTLSMode string `json:"mtlsMode,omitempty"`
 	// policy is the namespace/name of the NetworkPolicy a generated case
 	// was derived from.
 	// +optional
@@ -327,7 +374,8 @@ type ProbeCase struct {
 	// +required
 	Protocol Protocol `json:"protocol"`
 	// expected is the verdict asserted: the engine's for a generated case,
-	// the spec's for an explicit one.
+	// the spec's for an explicit one; for an MTLS case, Allow when the
+	// PeerAuthentication mode accepts plaintext and Deny when it is STRICT.
 	// +required
 	Expected Expectation `json:"expected"`
 	// engineVerdict is what the reachability engine computes for the
@@ -337,7 +385,7 @@ type ProbeCase struct {
 	// +kubebuilder:validation:MaxLength=16
 	EngineVerdict string `json:"engineVerdict,omitempty"`
 	// observed is what the probe client saw: Connected, Refused, Timeout
-	// or Error.
+	// or Error; PlaintextAccepted or PlaintextRejected for an MTLS case.
 	// +optional
 	Observed ProbeObservation `json:"observed,omitempty"`
 	// result is Pending, Match, Mismatch or Inconclusive.
@@ -391,6 +439,12 @@ type ProbeResults struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:items:MaxLength=512
 	Notes []string `json:"notes,omitempty"`
+	// temporaryNamespaces are the namespaces the run creates for its cases
+	// (spec.allowTemporaryNamespaces) and deletes when it ends.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	TemporaryNamespaces []ProbeTemporaryNamespace `json:"temporaryNamespaces,omitempty"`
 	// servers are the probe server pods of the run.
 	// +optional
 	// +listType=atomic
