@@ -200,7 +200,7 @@ var _ = Describe("SecurityScan mTLS analyzer", Ordered, func() {
 	})
 
 	It("reports plaintext-accepting workloads when Istio's PeerAuthentication CRD is installed", func() {
-		Expect(k8sClient.Create(ctx, peerAuthenticationCRD())).To(Succeed())
+		installPeerAuthentications()
 		Eventually(func() error {
 			return k8sClient.Create(ctx, peerAuthentication(ns, "default", "PERMISSIVE"))
 		}).Should(Succeed())

@@ -54,6 +54,9 @@ const (
 	// leaves timeouts out (the API server defaults them).
 	defaultAttemptTimeout = 3 * time.Second
 	defaultRunTimeout     = 5 * time.Minute
+	// defaultMaxMeshWorkloads applies when spec.mtls leaves maxWorkloads
+	// out (the API server defaults it).
+	defaultMaxMeshWorkloads = 50
 	// probeMaxFindings is how many findings a probe report stores.
 	probeMaxFindings = 500
 )

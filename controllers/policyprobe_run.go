@@ -22,11 +22,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/internal/analyzers/mtls"
 	"github.com/palisade-sec/palisade/internal/kube"
 	"github.com/palisade-sec/palisade/internal/netpol"
 	"github.com/palisade-sec/palisade/internal/netpol/cases"
 	"github.com/palisade-sec/palisade/internal/probe"
 	"github.com/palisade-sec/palisade/internal/probepods"
+	"github.com/palisade-sec/palisade/internal/scan"
 	"github.com/palisade-sec/palisade/internal/scope"
 	"github.com/palisade-sec/palisade/internal/text"
 )
@@ -65,6 +67,11 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 		failPlan(rep, err)
 		return nil
 	}
+	if m := pp.Spec.MTLS; m != nil {
+		if in.MTLS, err = r.planMTLS(ctx, pp, sp, cl); err != nil {
+			return err
+		}
+	}
 	res, err := probepods.NewPlan(in)
 	if err != nil {
 		return fmt.Errorf("planning the probe pods: %w", err)
@@ -78,6 +85,34 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 	rep.Status.Namespaces = int32(len(sp.Namespaces))
 	log.FromContext(ctx).Info("Run planned", "report", rep.Name, "cases", len(res.Cases), "servers", len(res.Servers), "omitted", res.CasesOmitted)
 	return nil
+}
+
+// planMTLS plans the plaintext probes of spec.mtls from the pods in scope
+// and the PeerAuthentications of its namespaces and the mesh's root.
+func (r *PolicyProbeReconciler) planMTLS(ctx context.Context, pp *securityv1alpha1.PolicyProbe, sp scope.Scope, cl probepods.Cluster) (*probepods.MTLSPlan, error) {
+	m := pp.Spec.MTLS
+	root := cmp.Or(m.RootNamespace, mtls.DefaultRootNamespace)
+	raw, installed, err := scan.PeerAuthentications(ctx, scan.Target{Reader: r.APIReader, Scope: sp}, root)
+	if err != nil {
+		return nil, fmt.Errorf("reading PeerAuthentications: %w", err)
+	}
+	policies, bad := mtls.FromUnstructuredList(raw)
+	why := map[string]string{}
+	for _, ns := range m.Namespaces {
+		if !sp.Contains(ns) {
+			if why[ns], err = r.notInScope(ctx, pp, ns); err != nil {
+				return nil, err
+			}
+		}
+	}
+	plan := probepods.MTLSCases(probepods.MTLSInput{
+		Namespaces: m.Namespaces, Cluster: cl, Installed: installed, Policies: policies, RootNamespace: root,
+		MaxWorkloads: int(ptrOr(m.MaxWorkloads, defaultMaxMeshWorkloads)), OutOfScope: func(ns string) string { return why[ns] },
+	})
+	for _, f := range bad {
+		plan.Notes = append(plan.Notes, "mtls: "+f.Message)
+	}
+	return &plan, nil
 }
 
 // failPlan ends a run that cannot be planned (a policy the engine rejects).
@@ -157,22 +192,31 @@ func (r *PolicyProbeReconciler) outOfScope(ctx context.Context, pp *securityv1al
 			if ns == "" || sp.Contains(ns) || reasons[ns] != "" {
 				continue
 			}
-			if pp.Namespace != r.OperatorNamespace {
-				reasons[ns] = fmt.Sprintf("%s: a PolicyProbe outside the operator's namespace only probes its own namespace (%s), not %s", probepods.ReasonOutOfScope, pp.Namespace, ns)
-				continue
+			why, err := r.notInScope(ctx, pp, ns)
+			if err != nil {
+				return nil, err
 			}
-			err := r.APIReader.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
-			switch {
-			case apierrors.IsNotFound(err):
-				reasons[ns] = fmt.Sprintf("%s: namespace %s does not exist", probepods.ReasonNamespaceNotFound, ns)
-			case err != nil:
-				return nil, fmt.Errorf("getting namespace %s: %w", ns, err)
-			default:
-				reasons[ns] = fmt.Sprintf("%s: namespace %s is not in spec.namespaces", probepods.ReasonOutOfScope, ns)
-			}
+			reasons[ns] = why
 		}
 	}
 	return func(ns string) string { return reasons[ns] }, nil
+}
+
+// notInScope says why namespace ns, which is not in the probe's scope,
+// cannot be probed: the multi-tenancy rule, its absence, or the scope.
+func (r *PolicyProbeReconciler) notInScope(ctx context.Context, pp *securityv1alpha1.PolicyProbe, ns string) (string, error) {
+	if pp.Namespace != r.OperatorNamespace {
+		return fmt.Sprintf("%s: a PolicyProbe outside the operator's namespace only probes its own namespace (%s), not %s", probepods.ReasonOutOfScope, pp.Namespace, ns), nil
+	}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Sprintf("%s: namespace %s does not exist", probepods.ReasonNamespaceNotFound, ns), nil
+	case err != nil:
+		return "", fmt.Errorf("getting namespace %s: %w", ns, err)
+	default:
+		return fmt.Sprintf("%s: namespace %s is not in spec.namespaces", probepods.ReasonOutOfScope, ns), nil
+	}
 }
 
 // runOf is what the run's pods share.

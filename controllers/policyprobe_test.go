@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -510,3 +511,98 @@ func reportsOfProbe(pp *securityv1alpha1.PolicyProbe) func(Gomega) []string {
 		return names
 	}
 }
+
+// installPeerAuthentications installs the PeerAuthentication CRD for the
+// test, and removes it afterwards (other tests expect Istio absent).
+func installPeerAuthentications() {
+	crd := peerAuthenticationCRD()
+	Expect(k8sClient.Create(ctx, crd)).To(Succeed())
+	DeferCleanup(func() {
+		Expect(k8sClient.Delete(ctx, crd)).To(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKeyFromObject(crd), crd)
+		}).WithTimeout(benchTimeout).Should(Satisfy(apierrors.IsNotFound))
+	})
+}
+
+// meshWorkload creates a running pod with an Istio sidecar, declaring
+// port, at ip.
+func meshWorkload(ns, app, ip string, port int32) {
+	GinkgoHelper()
+	pod := podAs(ns, app, "")
+	pod.Labels = map[string]string{"app": app}
+	pod.Annotations = map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}
+	pod.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: port}}
+	pod.Spec.Containers = append(pod.Spec.Containers, container("istio-proxy", nil))
+	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+}
+
+var _ = Describe("PolicyProbe mTLS", func() {
+	AfterEach(func() { probeNetwork().SetPlaintext(nil) })
+
+	It("sends plaintext to mesh workloads from outside the mesh: High where STRICT is not enforced, Medium where PERMISSIVE accepts it", func() {
+		installPeerAuthentications()
+		ns := newNamespace("pp-mesh", map[string]string{"istio-injection": "enabled"})
+		strict := peerAuthentication(ns, "default", "STRICT")
+		Eventually(func() error { return k8sClient.Create(ctx, strict) }).Should(Succeed())
+		legacy := peerAuthentication(ns, "legacy", "PERMISSIVE")
+		legacy.Object["spec"].(map[string]any)["selector"] = map[string]any{"matchLabels": map[string]any{"app": "legacy"}}
+		Expect(k8sClient.Create(ctx, legacy)).To(Succeed())
+		meshWorkload(ns, "web", "10.251.0.1", 8080)    // STRICT, enforced
+		meshWorkload(ns, "cache", "10.251.0.2", 6379)  // STRICT, but answers plaintext
+		meshWorkload(ns, "legacy", "10.251.0.3", 8000) // PERMISSIVE
+		plain := podAs(ns, "no-sidecar", "")           // not in the mesh: not probed
+		Expect(k8sClient.Create(ctx, plain)).To(Succeed())
+
+		probeNetwork().SetPlaintext(func(to *corev1.Pod, _ int32) probe.Code {
+			if to.Name == "web" {
+				return probe.PlaintextRejected
+			}
+			return probe.PlaintextAccepted
+		})
+		pp := newProbe(operatorNamespace, "mesh", []string{ns}, func(pp *securityv1alpha1.PolicyProbe) {
+			pp.Spec.Generate.Enabled = ptr.To(false)
+			pp.Spec.MTLS = &securityv1alpha1.MTLSProbe{Namespaces: []string{ns}}
+		})
+		rep := runProbeToEnd(pp, "mesh-probe-g1")
+
+		got := map[string]string{}
+		for _, c := range rep.Status.Probes.Cases {
+			Expect(c.Check).To(Equal(securityv1alpha1.CheckMTLS))
+			Expect(c.Source.Namespace).To(Equal(ns))
+			Expect(c.Source.PodLabels).To(HaveKeyWithValue("sidecar.istio.io/inject", "false"))
+			got[c.Destination.Workload] = fmt.Sprintf("%d %s expect %s observed %s: %s", c.Port, c.MTLSMode, c.Expected, c.Observed, c.Result)
+		}
+		Expect(got).To(Equal(map[string]string{
+			"Pod/web, pod web":       "8080 STRICT expect Deny observed PlaintextRejected: Match",
+			"Pod/cache, pod cache":   "6379 STRICT expect Deny observed PlaintextAccepted: Mismatch",
+			"Pod/legacy, pod legacy": "8000 PERMISSIVE expect Allow observed PlaintextAccepted: Match",
+		}))
+		Expect(rep.Status.Probes.Servers).To(BeEmpty(), "mTLS probes target the workloads themselves")
+		Expect(rep.Status.Phase).To(Equal(securityv1alpha1.ReportComplete))
+
+		Expect(findingsOf(rep)).To(ConsistOf(
+			"probe.mtls-strict-not-enforced "+ns+"/Pod/cache",
+			"probe.mtls-plaintext-accepted "+ns+"/Pod/legacy",
+		))
+		for _, f := range rep.Status.Findings {
+			want := map[string]securityv1alpha1.Severity{"cache": securityv1alpha1.SeverityHigh, "legacy": securityv1alpha1.SeverityMedium}[f.Resource.Name]
+			Expect(f.Severity).To(Equal(want), f.Message)
+		}
+	})
+
+	It("notes, and probes nothing, when Istio is not installed", func() {
+		ns := newNamespace("pp-nomesh", map[string]string{"istio-injection": "enabled"})
+		pp := newProbe(operatorNamespace, "nomesh", []string{ns}, func(pp *securityv1alpha1.PolicyProbe) {
+			pp.Spec.Generate.Enabled = ptr.To(false)
+			pp.Spec.MTLS = &securityv1alpha1.MTLSProbe{Namespaces: []string{ns}}
+		})
+		rep := runProbeToEnd(pp, "nomesh-probe-g1")
+		Expect(rep.Status.Probes.Counts.Total).To(BeZero())
+		Expect(rep.Status.Probes.Notes).To(ContainElement(ContainSubstring("PeerAuthentication API is not served")))
+		Expect(analyzerOf(rep, "probe").Reason).To(Equal("NoCases"))
+	})
+})

@@ -36,7 +36,9 @@
 //   - http: a plaintext "GET / HTTP/1.1" is sent, for mTLS. Any HTTP status
 //     line in reply: [PlaintextAccepted] (whatever the status: a 400 from an
 //     application behind a PERMISSIVE sidecar still means plaintext got
-//     through); a reset, the connection closed before any reply, or a TLS
+//     through), or any other reply that is not TLS (an application that does
+//     not speak HTTP answered in plaintext); a reset, the connection closed
+//     before any reply, or a TLS
 //     record in reply: [PlaintextRejected], which is what a sidecar in
 //     STRICT mode does. A bare TCP connect proves nothing under Istio (the
 //     sidecar accepts it), so http never counts one as a result.

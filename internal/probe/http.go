@@ -58,7 +58,10 @@ func judgeReply(reply []byte, err error) (Code, string) {
 	case isTLSRecord(reply):
 		return PlaintextRejected, "tls " + tlsRecordKind(reply[0])
 	case len(reply) > 0 && (err == nil || len(reply) >= len("HTTP/")):
-		return Error, "reply is neither HTTP nor TLS"
+		// Something answered the plaintext request in plaintext: an
+		// application that does not speak HTTP, reached without TLS. A
+		// proxy enforcing mTLS never answers so.
+		return PlaintextAccepted, "non-HTTP reply: " + statusLine(reply)
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
 		return PlaintextRejected, "reset"
 	case errors.Is(err, io.EOF):

@@ -52,7 +52,7 @@ func TestConnectHTTPPlaintext(t *testing.T) {
 		"TLS alert":         {port: listen(t, writeAndClose(tlsAlert)), want: result{Code: probe.PlaintextRejected, Reason: "tls alert"}},
 		"reset":             {port: listen(t, reset), want: result{Code: probe.PlaintextRejected, Reason: "reset"}},
 		"closed, no reply":  {port: listen(t, writeAndClose(nil)), want: result{Code: probe.PlaintextRejected, Reason: "closed before a reply"}},
-		"not HTTP":          {port: listen(t, writeAndClose([]byte("SSH-2.0-OpenSSH_9.6\r\n"))), want: result{Code: probe.Error, Reason: "reply is neither HTTP nor TLS"}},
+		"not HTTP":          {port: listen(t, writeAndClose([]byte("SSH-2.0-OpenSSH_9.6\r\n"))), want: result{Code: probe.PlaintextAccepted, Reason: "non-HTTP reply: SSH-2.0-OpenSSH_9.6"}},
 		"no reply":          {port: listen(t, silent), want: result{Code: probe.Timeout}},
 		"closed port":       {port: closedPort(t, probe.TCP), want: result{Code: probe.Refused}},
 	}

@@ -14,6 +14,13 @@ const (
 	FindingNotEnforced = "probe.policy-not-enforced"
 	// FindingAllowedBlocked: traffic the policies allow was blocked.
 	FindingAllowedBlocked = "probe.allowed-traffic-blocked"
+	// FindingMTLSNotEnforced: a mesh workload whose PeerAuthentication
+	// says STRICT answered a plaintext request.
+	FindingMTLSNotEnforced = "probe.mtls-strict-not-enforced"
+	// FindingPlaintextAccepted: a mesh workload whose PeerAuthentication
+	// says PERMISSIVE or DISABLE answered a plaintext request, as
+	// configured.
+	FindingPlaintextAccepted = "probe.mtls-plaintext-accepted"
 )
 
 const (
@@ -21,6 +28,9 @@ const (
 		"and supports what the policy uses (egress rules, named ports, endPort, ipBlock), and that it runs on every node."
 	remediationAllowedBlocked = "Look for what else blocks the connection: another NetworkPolicy (the engine saw those in scope), an AdminNetworkPolicy, " +
 		"the network plugin's own policies, a host firewall or a service mesh's authorization policy; or correct the policy if the traffic should be denied."
+	remediationMTLSNotEnforced = "Find why plaintext reaches the application: the port excluded from interception (traffic.sidecar.istio.io/excludeInboundPorts), " +
+		"the application bound to the pod IP instead of localhost, a hostNetwork or non-injected replica, or a PeerAuthentication the proxy has not received (istioctl proxy-status)."
+	remediationPlaintextAccepted = "Set the PeerAuthentication mode to STRICT once every client of the workload is in the mesh (check with the mtls analyzer of a SecurityScan)."
 )
 
 // Findings are the mismatches of a run's cases: High when traffic the
@@ -30,6 +40,12 @@ const (
 func Findings(cs []securityv1alpha1.ProbeCase, probe securityv1alpha1.ResourceRef) []securityv1alpha1.Finding {
 	var out []securityv1alpha1.Finding
 	for _, c := range cs {
+		if c.Check == securityv1alpha1.CheckMTLS {
+			if f, ok := mtlsFinding(c); ok {
+				out = append(out, f)
+			}
+			continue
+		}
 		if c.Result != securityv1alpha1.ProbeMismatch {
 			continue
 		}
@@ -46,4 +62,38 @@ func Findings(cs []securityv1alpha1.ProbeCase, probe securityv1alpha1.ResourceRe
 		out = append(out, f)
 	}
 	return out
+}
+
+// mtlsFinding is what an MTLS case found: High when a STRICT workload
+// answered in plaintext, Medium when a PERMISSIVE or DISABLE one did. The
+// finding is about the workload.
+func mtlsFinding(c securityv1alpha1.ProbeCase) (securityv1alpha1.Finding, bool) {
+	if c.Observed != securityv1alpha1.ObservedPlaintextAccepted || c.Result == securityv1alpha1.ProbeInconclusive {
+		return securityv1alpha1.Finding{}, false
+	}
+	f := securityv1alpha1.Finding{Category: securityv1alpha1.CategoryProbe, Resource: workloadRef(c.Destination),
+		ID: FindingMTLSNotEnforced, Severity: securityv1alpha1.SeverityHigh, Remediation: remediationMTLSNotEnforced}
+	if c.Result == securityv1alpha1.ProbeMatch {
+		f.ID, f.Severity, f.Remediation = FindingPlaintextAccepted, securityv1alpha1.SeverityMedium, remediationPlaintextAccepted
+	}
+	f.Message = text.Cut(fmt.Sprintf("Case %s: %s port %d accepted plaintext from outside the mesh (mode %s). %s",
+		c.Name, c.Destination.Workload, c.Port, c.MTLSMode, c.Reason), text.MaxField)
+	return f, true
+}
+
+// workloadRef refers to the workload of an MTLS case's destination
+// ("Deployment/web, pod web-1").
+func workloadRef(e securityv1alpha1.ProbeEndpoint) securityv1alpha1.ResourceRef {
+	kindName, _, _ := strings.Cut(e.Workload, ",")
+	kind, name, _ := strings.Cut(kindName, "/")
+	ref := securityv1alpha1.ResourceRef{Kind: kind, Namespace: e.Namespace, Name: name}
+	switch kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+		ref.APIVersion = "apps/v1"
+	case "Job":
+		ref.APIVersion = "batch/v1"
+	case "Pod":
+		ref.APIVersion = "v1"
+	}
+	return ref
 }

@@ -29,6 +29,10 @@ func Judge(c *securityv1alpha1.ProbeCase, o probe.Outcome) {
 	if c.Result != securityv1alpha1.ProbePending {
 		return
 	}
+	if c.Check == securityv1alpha1.CheckMTLS {
+		judgeMTLS(c, o)
+		return
+	}
 	external := c.Destination.Pod == ""
 	var v verdict
 	var saw string
@@ -69,6 +73,41 @@ func Judge(c *securityv1alpha1.ProbeCase, o probe.Outcome) {
 		c.Reason += "; " + why
 	}
 	c.Reason = text.Cut(c.Reason, maxReason)
+}
+
+// judgeMTLS records a plaintext probe's outcome. A plaintext reply proves
+// plaintext is accepted: a match where the mode accepts it, a mismatch
+// under STRICT. A rejection (reset, close, TLS) is what STRICT does; where
+// the mode accepts plaintext it more likely means an application that
+// closes on an unexpected request, so it proves nothing. Not reaching the
+// workload at all (a NetworkPolicy, nothing listening) proves nothing
+// either.
+func judgeMTLS(c *securityv1alpha1.ProbeCase, o probe.Outcome) {
+	why := c.Reason
+	strict := c.Expected == securityv1alpha1.ExpectDeny
+	switch o.Code {
+	case probe.PlaintextAccepted:
+		c.Observed = securityv1alpha1.ObservedPlaintextAccepted
+		if strict {
+			c.Result, c.Reason = securityv1alpha1.ProbeMismatch, fmt.Sprintf("A plaintext request from outside the mesh got a plaintext reply (%s) although the mode is STRICT", o.Reason)
+		} else {
+			c.Result, c.Reason = securityv1alpha1.ProbeMatch, fmt.Sprintf("A plaintext request from outside the mesh got a plaintext reply (%s), as the mode allows", o.Reason)
+		}
+	case probe.PlaintextRejected:
+		c.Observed = securityv1alpha1.ObservedPlaintextRejected
+		if strict {
+			c.Result, c.Reason = securityv1alpha1.ProbeMatch, fmt.Sprintf("The plaintext request was rejected (%s): STRICT is enforced", o.Reason)
+		} else {
+			c.Result, c.Reason = securityv1alpha1.ProbeInconclusive, fmt.Sprintf("The plaintext request was rejected (%s) although the mode accepts plaintext: the application may close on an unexpected request", o.Reason)
+		}
+	default:
+		c.Observed, c.Result = securityv1alpha1.ObservedError, securityv1alpha1.ProbeInconclusive
+		if o.Code == probe.Refused || o.Code == probe.Timeout {
+			c.Observed = securityv1alpha1.ProbeObservation(o.Code.String())
+		}
+		c.Reason = fmt.Sprintf("The workload could not be reached (%s %s): a NetworkPolicy may block the probe client, or nothing listens on the port", o.Code, o.Reason)
+	}
+	c.Reason = text.Cut(c.Reason+"; "+why, maxReason)
 }
 
 // Inconclusive records that a pending case could not be probed, and why.

@@ -86,6 +86,8 @@ func clientName(report, key string, group int) string {
 // address.
 func IdentityString(e securityv1alpha1.ProbeEndpoint) string {
 	switch {
+	case e.Workload != "":
+		return e.Namespace + "/" + e.Workload + " at " + e.IP
 	case e.IP != "":
 		return e.IP
 	case e.Host != "":

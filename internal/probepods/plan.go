@@ -55,18 +55,32 @@ type PlanInput struct {
 	Generated *cases.Plan
 	// Explicit are spec.cases, in order.
 	Explicit []ExplicitCase
+	// MTLS are the plaintext probes of mesh workloads, nil without
+	// spec.mtls.
+	MTLS *MTLSPlan
 }
 
-// NewPlan lays out a run: its cases (explicit ones first, then generated
-// ones, MaxCases in all), the server pod each case targets and the client
-// pod that tries it.
+// NewPlan lays out a run: its cases (explicit ones first, then MTLS ones,
+// then generated ones, MaxCases in all), the server pod each NetworkPolicy
+// case targets and the client pod that tries each case.
 func NewPlan(in PlanInput) (*securityv1alpha1.ProbeResults, error) {
 	p := &planner{report: in.Report, servers: map[string]int{}, res: &securityv1alpha1.ProbeResults{}}
 	for _, e := range in.Explicit {
 		p.addExplicit(e)
 	}
+	if m := in.MTLS; m != nil {
+		p.res.CasesOmitted += int32(m.Omitted)
+		for i, c := range m.Cases {
+			if len(p.res.Cases) == MaxCases {
+				p.res.CasesOmitted += int32(len(m.Cases) - i)
+				break
+			}
+			p.add(c, nil)
+		}
+		p.note(m.Notes...)
+	}
 	if g := in.Generated; g != nil {
-		p.res.CasesOmitted = int32(g.Dropped)
+		p.res.CasesOmitted += int32(g.Dropped)
 		for i := range g.Cases {
 			if len(p.res.Cases) == MaxCases {
 				p.res.CasesOmitted += int32(len(g.Cases) - i)
@@ -74,12 +88,7 @@ func NewPlan(in PlanInput) (*securityv1alpha1.ProbeResults, error) {
 			}
 			p.addGenerated(&g.Cases[i])
 		}
-		for i, n := range g.Notes {
-			if i == MaxNotes {
-				break
-			}
-			p.res.Notes = append(p.res.Notes, text.Cut(n, maxReason))
-		}
+		p.note(g.Notes...)
 	}
 	if err := p.assignClients(); err != nil {
 		return nil, err
@@ -94,9 +103,19 @@ type planner struct {
 	servers map[string]int // identity key → index in res.Servers
 }
 
+// note keeps notes, MaxNotes in all.
+func (p *planner) note(notes ...string) {
+	for _, n := range notes {
+		if len(p.res.Notes) == MaxNotes {
+			return
+		}
+		p.res.Notes = append(p.res.Notes, text.Cut(n, maxReason))
+	}
+}
+
 func (p *planner) addGenerated(c *cases.Case) {
 	pc := securityv1alpha1.ProbeCase{
-		Name: c.Name, Origin: securityv1alpha1.ProbeGenerated, Policy: c.Policy,
+		Name: c.Name, Origin: securityv1alpha1.ProbeGenerated, Check: securityv1alpha1.CheckNetworkPolicy, Policy: c.Policy,
 		Source: securityv1alpha1.ProbeEndpoint{Namespace: c.From.Namespace, PodLabels: c.From.Labels},
 		Port:   c.Port, Protocol: securityv1alpha1.Protocol(c.Protocol),
 		Expected: securityv1alpha1.Expectation(c.Expected.String()), EngineVerdict: c.Expected.String(),
@@ -117,7 +136,7 @@ func (p *planner) addGenerated(c *cases.Case) {
 func (p *planner) addExplicit(e ExplicitCase) {
 	s := e.Spec
 	pc := securityv1alpha1.ProbeCase{
-		Name: s.Name, Origin: securityv1alpha1.ProbeExplicit,
+		Name: s.Name, Origin: securityv1alpha1.ProbeExplicit, Check: securityv1alpha1.CheckNetworkPolicy,
 		Source:      securityv1alpha1.ProbeEndpoint{Namespace: s.From.Namespace, PodLabels: s.From.PodLabels},
 		Destination: securityv1alpha1.ProbeEndpoint{Namespace: s.To.Namespace, PodLabels: s.To.PodLabels, IP: s.To.IP, Host: s.To.Host},
 		Port:        s.Port, Protocol: s.Protocol, Expected: s.Expect, EngineVerdict: e.EngineVerdict,
@@ -132,12 +151,13 @@ func (p *planner) addExplicit(e ExplicitCase) {
 	p.add(pc, e.NamedPorts)
 }
 
-// add appends a case and, for a pod destination, gives it its server.
+// add appends a case and, for a NetworkPolicy case to a pod, gives it its
+// server (an MTLS case targets the mesh workload itself).
 func (p *planner) add(pc securityv1alpha1.ProbeCase, ports []securityv1alpha1.ProbeNamedPort) {
 	if pc.Result == securityv1alpha1.ProbePending && pc.Protocol == securityv1alpha1.ProtocolSCTP {
 		pc.Result, pc.Reason = securityv1alpha1.ProbeInconclusive, ReasonSCTP+": the probe programs have no SCTP sockets"
 	}
-	if pc.Result == securityv1alpha1.ProbePending && pc.Destination.Namespace != "" {
+	if pc.Result == securityv1alpha1.ProbePending && pc.Destination.Namespace != "" && pc.Check != securityv1alpha1.CheckMTLS {
 		key := identityKey(pc.Destination.Namespace, pc.Destination.PodLabels, ports)
 		i, ok := p.servers[key]
 		if !ok {
@@ -199,7 +219,10 @@ func CaseIndex(id string) (int, bool) {
 // in, as for planning).
 func Target(c *securityv1alpha1.ProbeCase, i int, host string) probe.Target {
 	t := probe.Target{ID: TargetID(i), Port: c.Port, Kind: probe.KindTCP}
-	if c.Protocol == securityv1alpha1.ProtocolUDP {
+	switch {
+	case c.Check == securityv1alpha1.CheckMTLS:
+		t.Kind = probe.KindHTTP
+	case c.Protocol == securityv1alpha1.ProtocolUDP:
 		t.Kind = probe.KindUDP
 	}
 	switch {

@@ -132,6 +132,12 @@ func (r Run) pod(name, namespace string, identity map[string]string, role string
 			Name: name, Namespace: namespace, Labels: labels,
 			Annotations: map[string]string{
 				AnnotationProbe: r.Probe, AnnotationReport: r.Report.Name, AnnotationReportUID: string(r.Report.UID), AnnotationRole: role,
+				// No Istio sidecar: a sidecar accepts every outbound
+				// connection itself, so a client would see Connected
+				// whatever the NetworkPolicies say. An annotation, not a
+				// label, so that the pod's identity stays what cases
+				// were planned with.
+				labelInject: "false",
 			},
 		},
 		Spec: corev1.PodSpec{

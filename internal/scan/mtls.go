@@ -30,7 +30,7 @@ func (*MTLS) Name() string { return "mtls" }
 // those of the mesh's root namespace included, which apply everywhere.
 func (m *MTLS) Start(ctx context.Context, t Target, _ *Results) error {
 	m.out, m.analyzer, m.pending = securityv1alpha1.AnalyzerResult{}, nil, nil
-	raw, installed, err := peerAuthentications(ctx, t, m.Options.RootNamespace)
+	raw, installed, err := PeerAuthentications(ctx, t, m.Options.RootNamespace)
 	if err != nil {
 		return err
 	}
@@ -70,10 +70,10 @@ func (m *MTLS) Finish(res *Results) securityv1alpha1.AnalyzerResult {
 	return m.out
 }
 
-// peerAuthentications lists PeerAuthentications in scope and in the root
+// PeerAuthentications lists PeerAuthentications in scope and in the root
 // namespace, trying each served version; installed is false when the API
 // server serves none.
-func peerAuthentications(ctx context.Context, t Target, root string) ([]*unstructured.Unstructured, bool, error) {
+func PeerAuthentications(ctx context.Context, t Target, root string) ([]*unstructured.Unstructured, bool, error) {
 	if root == "" {
 		root = mtls.DefaultRootNamespace
 	}

@@ -45,6 +45,11 @@ type Conn struct {
 // ok false leaves it to the CNI.
 type Override func(Conn) (code probe.Code, ok bool)
 
+// Plaintext decides how a pod that is no probe server answers a plaintext
+// HTTP request on port: PlaintextAccepted or PlaintextRejected, as its
+// sidecar would.
+type Plaintext func(to *corev1.Pod, port int32) probe.Code
+
 // ProbeNetwork plays, for PolicyProbe's probe pods in every namespace, the
 // scheduler (binding), the kubelet (addresses, the servers' startup probe,
 // the clients' termination messages) and a CNI that enforces
@@ -58,13 +63,14 @@ type Override func(Conn) (code probe.Code, ok bool)
 type ProbeNetwork struct {
 	c client.Client
 
-	mu       sync.Mutex
-	override Override
-	stuck    map[string]bool
-	hold     bool
-	nextIP   uint32
-	created  map[string]map[types.UID]string // report label → pod UID → name
-	attempts int                             // connections tried
+	mu        sync.Mutex
+	override  Override
+	plaintext Plaintext
+	stuck     map[string]bool
+	hold      bool
+	nextIP    uint32
+	created   map[string]map[types.UID]string // report label → pod UID → name
+	attempts  int                             // connections tried
 }
 
 // NewProbeNetwork returns a simulator that reads and writes through c (a
@@ -79,6 +85,14 @@ func (n *ProbeNetwork) SetOverride(o Override) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.override = o
+}
+
+// SetPlaintext scripts how pods answer plaintext HTTP requests (mTLS
+// probes); nil makes every such request an Error.
+func (n *ProbeNetwork) SetPlaintext(p Plaintext) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.plaintext = p
 }
 
 // NeverStart keeps the probe servers of namespace from ever starting: their
@@ -328,7 +342,8 @@ func (n *ProbeNetwork) runClient(ctx context.Context, e *netpol.Engine, p *corev
 	return nil
 }
 
-// try decides one attempt: the override, else the engine's verdict.
+// try decides one attempt: the override, else the engine's verdict, and
+// for a plaintext HTTP request that gets through, the Plaintext script.
 func (n *ProbeNetwork) try(e *netpol.Engine, from *corev1.Pod, t probe.Target, to *corev1.Pod) probe.Outcome {
 	proto := corev1.ProtocolTCP
 	if t.Kind == probe.KindUDP {
@@ -343,7 +358,7 @@ func (n *ProbeNetwork) try(e *netpol.Engine, from *corev1.Pod, t probe.Target, t
 		q.To = netpol.IPEndpoint(ip)
 	}
 	n.mu.Lock()
-	override := n.override
+	override, plaintext := n.override, n.plaintext
 	n.attempts++
 	n.mu.Unlock()
 	if override != nil {
@@ -360,6 +375,15 @@ func (n *ProbeNetwork) try(e *netpol.Engine, from *corev1.Pod, t probe.Target, t
 		return outcome(t.ID, probe.Error, err.Error())
 	case v.Result == netpol.Deny:
 		return outcome(t.ID, probe.Timeout, "")
+	case t.Kind == probe.KindHTTP && (plaintext == nil || to == nil):
+		return outcome(t.ID, probe.Error, "no plaintext answer scripted")
+	case t.Kind == probe.KindHTTP:
+		code := plaintext(to, t.Port)
+		reason := "reset"
+		if code == probe.PlaintextAccepted {
+			reason = "HTTP/1.1 200 OK"
+		}
+		return outcome(t.ID, code, reason)
 	default:
 		return outcome(t.ID, probe.Connected, "")
 	}

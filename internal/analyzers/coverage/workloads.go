@@ -5,28 +5,16 @@ import (
 	"slices"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/palisade-sec/palisade/internal/kube"
 	"github.com/palisade-sec/palisade/internal/text"
 )
 
-// workloadOf names the workload a pod belongs to: its controller, with a
-// ReplicaSet named "<deployment>-<pod-template-hash>" reported as that
-// Deployment; the pod itself when it has no controller.
+// workloadOf names the workload a pod belongs to, e.g. "Deployment web".
 func workloadOf(pod *corev1.Pod) string {
-	owner := metav1.GetControllerOf(pod)
-	if owner == nil {
-		return "Pod " + pod.Name
-	}
-	if owner.Kind == "ReplicaSet" {
-		hash := pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
-		if d, ok := strings.CutSuffix(owner.Name, "-"+hash); ok && hash != "" {
-			return "Deployment " + d
-		}
-	}
-	return owner.Kind + " " + owner.Name
+	kind, name := kube.WorkloadOf(pod)
+	return kind + " " + name
 }
 
 // workloadSet counts pods and remembers the pod counts of the first max

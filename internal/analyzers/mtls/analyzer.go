@@ -289,3 +289,12 @@ func (a *Analyzer) Namespaces() []NamespaceMTLS {
 	}
 	return out
 }
+
+// Port resolves the mode in effect on one of the workload's ports and says
+// which policy decided it.
+func (w WorkloadMTLS) Port(port uint32) (Mode, string) {
+	if m, ok := w.Ports[port]; ok {
+		return m, "portLevelMtls of workload PeerAuthentication " + policyName(w.PortPolicy)
+	}
+	return w.Mode, source(w.Level, w.Policy)
+}
