@@ -90,7 +90,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	leaderElect := fs.Bool("leader-elect", false, "Elect a leader, so that only one replica reconciles.")
 	namespace := fs.String("namespace", envOr("POD_NAMESPACE", DefaultNamespace), "The operator's namespace: only scans there may look at other namespaces.")
-	probeImage := fs.String("probe-image", envOr("PALISADE_IMAGE", DefaultProbeImage), "Image of PolicyProbe's probe pods when a PolicyProbe names none: the operator's own (default from PALISADE_IMAGE).")
+	probeImage := fs.String("probe-image", os.Getenv("PALISADE_IMAGE"), "Image of PolicyProbe's probe pods when a PolicyProbe names none (default PALISADE_IMAGE, else the image of this pod's manager container, found through POD_NAME and POD_NAMESPACE).")
 	zapOpts := zap.Options{}
 	goFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	zapOpts.BindFlags(goFlags)
@@ -117,7 +117,14 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Error(err, "Unable to create the manager")
 		return 1
 	}
-	if err := Setup(mgr, *namespace, clock.RealClock{}, WithProbeImage(*probeImage)); err != nil {
+	image, source := *probeImage, "flag"
+	if image == "" {
+		if image, source = OwnImage(ctx, mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), os.Getenv("POD_NAME"), managerContainer); image == "" {
+			image = DefaultProbeImage
+		}
+	}
+	log.Info("Probe pods' default image", "image", image, "from", source)
+	if err := Setup(mgr, *namespace, clock.RealClock{}, WithProbeImage(image)); err != nil {
 		log.Error(err, "Unable to set up the controllers")
 		return 1
 	}
@@ -137,8 +144,33 @@ func Run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
+// managerContainer is the name of the manager's container in
+// config/manager.
+const managerContainer = "manager"
+
+// OwnImage is the image of the named container of the operator's own pod,
+// which probe pods run by default, and where it came from; "" and the
+// reason when it cannot be read (not in a pod, no POD_NAME, the pod
+// unreadable).
+func OwnImage(ctx context.Context, r client.Reader, namespace, pod, container string) (image, source string) {
+	if namespace == "" || pod == "" {
+		return "", "not in a pod (POD_NAME and POD_NAMESPACE unset)"
+	}
+	p := &corev1.Pod{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: pod}, p); err != nil {
+		return "", fmt.Sprintf("reading pod %s/%s: %v", namespace, pod, err)
+	}
+	for _, c := range p.Spec.Containers {
+		if c.Name == container {
+			return c.Image, "pod " + namespace + "/" + pod
+		}
+	}
+	return "", fmt.Sprintf("pod %s/%s has no container %s", namespace, pod, container)
+}
+
 // DefaultProbeImage runs the probe pods when neither --probe-image nor
-// PALISADE_IMAGE says otherwise: the image `make deploy` installs by
+// PALISADE_IMAGE says otherwise and the operator's own pod cannot be read
+// (it runs outside the cluster): the image `make deploy` installs by
 // default.
 const DefaultProbeImage = "localhost/palisade:dev"
 
