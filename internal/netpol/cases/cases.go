@@ -40,7 +40,21 @@ type Options struct {
 	// identity's (the controller's own); verdicts account for them, and
 	// they win over an identity's label of the same key.
 	ProbeLabels map[string]string
+	// TemporaryNamespaces lets a selector peer whose namespaceSelector
+	// matches no namespace in scope get cases all the same, from (ingress)
+	// or to (egress) probe pods in a namespace made up for it: one carrying
+	// labels the selector matches, named after them (see
+	// [TemporaryNamespace]), which the controller creates for the run. A
+	// selector that names a namespace (kubernetes.io/metadata.name) or that
+	// no labels satisfy gets none, and a plan makes at most
+	// MaxTemporaryNamespaces. Their verdicts are computed like every
+	// other's, by an engine that has the namespaces too.
+	TemporaryNamespaces bool
 }
+
+// MaxTemporaryNamespaces caps the namespaces a plan makes up
+// (Options.TemporaryNamespaces).
+const MaxTemporaryNamespaces = 10
 
 // Port is a port number and protocol.
 type Port struct {
@@ -139,6 +153,22 @@ type Plan struct {
 	Dropped int
 	// Notes say what could not be probed and why, sorted.
 	Notes []string
+	// TemporaryNamespaces are the namespaces made up for the cases
+	// (Options.TemporaryNamespaces) that some case in Cases has a source or
+	// destination in, by name. The controller creates them before the
+	// probe pods and deletes them after.
+	TemporaryNamespaces []TemporaryNamespace
+}
+
+// TemporaryNamespace is a namespace a plan makes up for a namespaceSelector
+// that matches no namespace in scope.
+type TemporaryNamespace struct {
+	// Name is "palisade-tmp-" and 10 hex digits of a hash of the labels, so
+	// that the same selector gets the same name on every run.
+	Name string
+	// Labels are those the selector asks for; the API server adds
+	// kubernetes.io/metadata.name, which they do not include.
+	Labels map[string]string
 }
 
 func cloneLabels(m map[string]string) map[string]string {

@@ -233,7 +233,9 @@ spec: {podSelector: {}, policyTypes: [Egress]}`,
 // checkPlan checks properties every plan has: no Unspecified case, names
 // unique and stable, every case's expected verdict the one the engine
 // gives for probe pods materialised as the controller would (with real
-// addresses, whichever they are), no more than MaxCases cases.
+// addresses, whichever they are, and the temporary namespaces created),
+// no more than MaxCases cases, the temporary namespaces those the cases
+// use (see checkTemporaryNamespaces).
 func checkPlan(t *testing.T, s scenario, opts cases.Options, plan *cases.Plan) {
 	t.Helper()
 	names := map[string]bool{}
@@ -252,8 +254,13 @@ func checkPlan(t *testing.T, s scenario, opts cases.Options, plan *cases.Plan) {
 	if max := stdcmp.Or(opts.MaxCases, cases.DefaultMaxCases); len(plan.Cases) > max {
 		t.Errorf("%d cases, more than MaxCases %d", len(plan.Cases), max)
 	}
+	checkTemporaryNamespaces(t, s, opts, plan)
+	namespaces := slices.Clone(s.namespaces)
+	for _, tmp := range plan.TemporaryNamespaces {
+		namespaces = append(namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tmp.Name, Labels: tmp.Labels}})
+	}
 	for _, base := range materialiseBases(opts) {
-		materialise(t, s, opts.ProbeLabels, plan.Cases, base)
+		materialise(t, s, namespaces, opts.ProbeLabels, plan.Cases, base)
 	}
 }
 
@@ -267,9 +274,10 @@ func materialiseBases(opts cases.Options) []netip.Addr {
 }
 
 // materialise creates a client pod per source identity and a server pod
-// per destination identity, next to the scenario's pods, with addresses
-// from base, and checks every case's expected verdict with the engine.
-func materialise(t *testing.T, s scenario, probeLabels map[string]string, cs []cases.Case, base netip.Addr) {
+// per destination identity, next to the scenario's pods (in namespaces,
+// the scenario's and the temporary ones), with addresses from base, and
+// checks every case's expected verdict with the engine.
+func materialise(t *testing.T, s scenario, namespaces []corev1.Namespace, probeLabels map[string]string, cs []cases.Case, base netip.Addr) {
 	t.Helper()
 	pods := slices.Clone(s.pods)
 	names := map[string]string{} // role and identity -> pod name
@@ -312,7 +320,7 @@ func materialise(t *testing.T, s scenario, probeLabels map[string]string, cs []c
 		}
 		queries = append(queries, query{c, q})
 	}
-	e, err := netpol.New(s.namespaces, pods, s.policies)
+	e, err := netpol.New(namespaces, pods, s.policies)
 	if err != nil {
 		t.Fatalf("materialising the probe pods: %v", err)
 	}

@@ -23,6 +23,15 @@
 // [Options.ClusterNetworks] when given, else in 240.0.0.0/4 and 100::/64
 // (reserved and discard-only space).
 //
+// A peer whose namespaceSelector matches no namespace in scope gets no
+// positive case, unless [Options.TemporaryNamespaces] is set: then the
+// generator makes up a namespace the selector matches (labels satisfying
+// it, a name derived from them, "palisade-tmp-" and a hash) and places the
+// peer's probe pods there, for that peer's cases only; the engine has the
+// namespace too, so their verdicts are computed like every other.
+// [Plan.TemporaryNamespaces] lists those the cases use, for the controller
+// to create.
+//
 // Addresses are the one thing the probe pods' labels do not fix: their IPs
 // are known only once they run. A pod-to-pod case whose verdict could
 // depend on them, because an ipBlock that may hold pod addresses is all

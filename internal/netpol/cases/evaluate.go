@@ -50,7 +50,7 @@ func (g *generator) add(s *side, kind Kind, remote *probePod, ip netip.Addr, por
 		return
 	}
 	c.Expected = v.Result
-	c.Why = why + "; " + explain(&v)
+	c.Why = why + temporaryWhy(src, dst) + "; " + explain(&v)
 	c.Name = caseName(key)
 	g.cases = append(g.cases, c)
 }

@@ -36,7 +36,7 @@ func Generate(e *netpol.Engine, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &generator{opts: &opts, world: w, seen: map[string]bool{}, notes: map[string]bool{}, peerPods: map[*netpol.Peer]map[*netpol.Pod]bool{}}
+	g := &generator{opts: &opts, universe: u, world: w, seen: map[string]bool{}, notes: map[string]bool{}, peerPods: map[*netpol.Peer]map[*netpol.Pod]bool{}}
 	for _, p := range w.engine.Policies() {
 		for _, d := range directions {
 			if p.Applies(d) {
@@ -49,11 +49,12 @@ func Generate(e *netpol.Engine, opts Options) (*Plan, error) {
 
 // generator accumulates cases and notes.
 type generator struct {
-	opts  *Options
-	world *world
-	cases []Case
-	seen  map[string]bool // connection keys
-	notes map[string]bool
+	opts     *Options
+	universe *universe
+	world    *world
+	cases    []Case
+	seen     map[string]bool // connection keys
+	notes    map[string]bool
 	// peerPods caches the pods each selector peer matches, as a set.
 	peerPods map[*netpol.Peer]map[*netpol.Pod]bool
 }
@@ -149,8 +150,9 @@ func (g *generator) rule(s *side, r *netpol.Rule) {
 		}
 		remote := pick(g.world.role(s.remoteServers()), s.local, func(pp *probePod) bool { return g.matches(peer, pp.pod) })
 		if remote == nil {
-			g.note("%s: matches no probe pod in scope", at)
-			continue
+			if remote = g.temporaryRemote(s, r, peer, at); remote == nil {
+				continue
+			}
 		}
 		g.peerCases(s, r, remote, at)
 	}

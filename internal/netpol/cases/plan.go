@@ -15,7 +15,7 @@ func (g *generator) plan() *Plan {
 	if len(notes) > maxNotes {
 		notes = append(notes[:maxNotes-1], fmt.Sprintf("... and %d more notes", len(notes)-maxNotes+1))
 	}
-	return &Plan{Cases: kept, Dropped: len(g.cases) - len(kept), Notes: notes}
+	return &Plan{Cases: kept, Dropped: len(g.cases) - len(kept), Notes: notes, TemporaryNamespaces: g.universe.temporaryNamespaces(kept)}
 }
 
 // balance keeps up to limit cases, taking in turn from four groups

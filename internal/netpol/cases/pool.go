@@ -22,6 +22,11 @@ type pool struct {
 	sources map[string]bool // source keys (namespace and labels) taken
 }
 
+// newPool returns an empty pool.
+func newPool() *pool {
+	return &pool{byKey: map[string]*candidate{}, sources: map[string]bool{}}
+}
+
 // addReal adds the identity of a pod in scope.
 func (p *pool) addReal(id Identity) {
 	k := id.key()
@@ -62,10 +67,12 @@ func boolInt(b bool) int {
 
 // identities returns the identities cases may use: those of the pods in
 // scope; those the policies' selectors describe (for what no pod in scope
-// is yet); and a pod without labels in every namespace in scope, which
-// selectors on labels leave out.
+// is yet); a pod without labels in every namespace in scope, which
+// selectors on labels leave out; and last, with
+// Options.TemporaryNamespaces, those peers whose namespaceSelector matches
+// no namespace in scope describe, in the namespaces it makes up for them.
 func (u *universe) identities(e *netpol.Engine) []*candidate {
-	p := &pool{byKey: map[string]*candidate{}, sources: map[string]bool{}}
+	p, temporary := newPool(), newPool()
 	for _, pod := range e.Pods() {
 		if _, ok := u.namespaces[pod.Namespace]; ok && pod.Skipped == "" && !pod.HostNetwork {
 			p.addReal(Identity{Namespace: pod.Namespace, Labels: u.reduce(pod.Labels), NamedPorts: u.realNamedPorts(pod.Ports)})
@@ -89,12 +96,15 @@ func (u *universe) identities(e *netpol.Engine) []*candidate {
 			for _, ns := range u.peerNamespaces(pol.Namespace, spec.NamespaceSelector) {
 				p.addMadeUp(u.madeUp(ns, lbls))
 			}
+			if ns := u.planTemporary(pol.Namespace, spec); ns != nil {
+				temporary.addMadeUp(u.madeUp(ns.name, lbls))
+			}
 		}
 	})
 	for _, ns := range u.nsNames {
 		p.addMadeUp(Identity{Namespace: ns})
 	}
-	return p.sorted()
+	return append(p.sorted(), temporary.sorted()...)
 }
 
 // madeUp is an identity made from a selector: it declares every named

@@ -30,10 +30,24 @@ type universe struct {
 	selectorKeys map[string]bool       // pod label keys some pod selector mentions
 	namedPorts   []NamedPort           // named ports some rule uses, numbered for made-up identities
 	probeLabels  map[string]string
+	// allowTemporary is Options.TemporaryNamespaces.
+	allowTemporary bool
+	// temporary are the namespaces made up for peers, by name.
+	temporary map[string]*temporaryNamespace
+	// temporaryFor is what became of each namespaceSelector that matches
+	// no namespace in scope, by the selector rendered.
+	temporaryFor map[string]temporaryOutcome
 }
 
 func newUniverse(e *netpol.Engine, opts *Options) (*universe, error) {
-	u := &universe{namespaces: map[string]labels.Set{}, selectorKeys: map[string]bool{}, probeLabels: opts.ProbeLabels}
+	u := &universe{
+		namespaces:     map[string]labels.Set{},
+		selectorKeys:   map[string]bool{},
+		probeLabels:    opts.ProbeLabels,
+		allowTemporary: opts.TemporaryNamespaces,
+		temporary:      map[string]*temporaryNamespace{},
+		temporaryFor:   map[string]temporaryOutcome{},
+	}
 	for _, ns := range opts.Namespaces {
 		if ns.Name == "" {
 			return nil, errors.New("a namespace in scope has no name")

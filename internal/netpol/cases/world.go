@@ -36,15 +36,20 @@ type probePod struct {
 	rank int
 	name string
 	pod  *netpol.Pod
+	// temporary is the namespace made up for the pod, nil for one in scope.
+	temporary *temporaryNamespace
 }
 
 // world is an engine with the policies in scope and, instead of the
 // pods, a client and a server pod per candidate identity.
 type world struct {
 	engine  *netpol.Engine
-	clients []*probePod // by rank
-	servers []*probePod // by rank
-	byPod   map[*netpol.Pod]*probePod
+	clients []*probePod // in scope, by rank
+	servers []*probePod // in scope, by rank
+	// temporary are the clients then the servers in temporary namespaces,
+	// by rank: only the peers they were made for use them.
+	temporary []*probePod
+	byPod     map[*netpol.Pod]*probePod
 	// podRanges may hold a probe pod's address: the cluster networks, or
 	// everywhere.
 	podRanges []netip.Prefix
@@ -60,11 +65,12 @@ func newWorld(u *universe, opts *Options, candidates []*candidate) (*world, erro
 	}
 	clientKeys := map[string]bool{}
 	for rank, c := range candidates {
+		tmp := u.temporary[c.id.Namespace]
 		if src := c.id.source(); !clientKeys[src.key()] {
 			clientKeys[src.key()] = true
-			w.clients = append(w.clients, &probePod{id: src, real: c.real, rank: rank, name: fmt.Sprintf("client-%d", rank)})
+			w.clients = append(w.clients, &probePod{id: src, real: c.real, rank: rank, name: fmt.Sprintf("client-%d", rank), temporary: tmp})
 		}
-		w.servers = append(w.servers, &probePod{id: c.id, server: true, real: c.real, rank: rank, name: fmt.Sprintf("server-%d", rank)})
+		w.servers = append(w.servers, &probePod{id: c.id, server: true, real: c.real, rank: rank, name: fmt.Sprintf("server-%d", rank), temporary: tmp})
 	}
 	all := slices.Concat(w.clients, w.servers)
 	if err := w.checkCapacity(len(all)); err != nil {
@@ -74,7 +80,7 @@ func newWorld(u *universe, opts *Options, candidates []*candidate) (*world, erro
 	for i, pp := range all {
 		pods[i] = w.hypotheticalPod(pp, opts.ProbeLabels, i+1)
 	}
-	e, err := netpol.New(opts.Namespaces, pods, policyObjects(u.policies))
+	e, err := netpol.New(u.engineNamespaces(opts.Namespaces), pods, policyObjects(u.policies))
 	if err != nil {
 		return nil, fmt.Errorf("building the engine with probe pods: %w", err)
 	}
@@ -83,7 +89,21 @@ func newWorld(u *universe, opts *Options, candidates []*candidate) (*world, erro
 		pp.pod = e.Pod(pp.id.Namespace, pp.name)
 		w.byPod[pp.pod] = pp
 	}
+	w.setTemporaryApart()
 	return w, nil
+}
+
+// setTemporaryApart moves the pods in temporary namespaces from clients
+// and servers, where every case may draw on them, to temporary.
+func (w *world) setTemporaryApart() {
+	inTemporary := func(pp *probePod) bool { return pp.temporary != nil }
+	for _, pp := range slices.Concat(w.clients, w.servers) {
+		if inTemporary(pp) {
+			w.temporary = append(w.temporary, pp)
+		}
+	}
+	w.clients = slices.DeleteFunc(w.clients, inTemporary)
+	w.servers = slices.DeleteFunc(w.servers, inTemporary)
 }
 
 // firstPerFamily returns the first IPv4 and the first IPv6 prefix.
@@ -169,7 +189,7 @@ func policyObjects(policies []*netpol.Policy) []networkingv1.NetworkPolicy {
 	return out
 }
 
-// role returns the server pods, or the client pods.
+// role returns the server pods in scope, or the client pods.
 func (w *world) role(server bool) []*probePod {
 	if server {
 		return w.servers
