@@ -50,6 +50,12 @@ type Options struct {
 	// MaxTemporaryNamespaces. Their verdicts are computed like every
 	// other's, by an engine that has the namespaces too.
 	TemporaryNamespaces bool
+	// TemporaryNamespaceLabels are labels the controller puts on every
+	// temporary namespace besides those a selector asks for (its own, to
+	// find them again). Verdicts account for them, a selector they keep
+	// from matching gets no namespace, and they go into the name: probes
+	// with different labels never share a namespace.
+	TemporaryNamespaceLabels map[string]string
 }
 
 // MaxTemporaryNamespaces caps the namespaces a plan makes up
@@ -167,7 +173,8 @@ type TemporaryNamespace struct {
 	// that the same selector gets the same name on every run.
 	Name string
 	// Labels are those the selector asks for; the API server adds
-	// kubernetes.io/metadata.name, which they do not include.
+	// kubernetes.io/metadata.name, and the controller
+	// Options.TemporaryNamespaceLabels, which they do not include.
 	Labels map[string]string
 }
 

@@ -3,6 +3,7 @@ package cases_test
 import (
 	stdcmp "cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -257,7 +258,12 @@ func checkPlan(t *testing.T, s scenario, opts cases.Options, plan *cases.Plan) {
 	checkTemporaryNamespaces(t, s, opts, plan)
 	namespaces := slices.Clone(s.namespaces)
 	for _, tmp := range plan.TemporaryNamespaces {
-		namespaces = append(namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tmp.Name, Labels: tmp.Labels}})
+		lbls := maps.Clone(tmp.Labels)
+		if lbls == nil {
+			lbls = map[string]string{}
+		}
+		maps.Copy(lbls, opts.TemporaryNamespaceLabels)
+		namespaces = append(namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tmp.Name, Labels: lbls}})
 	}
 	for _, base := range materialiseBases(opts) {
 		materialise(t, s, namespaces, opts.ProbeLabels, plan.Cases, base)

@@ -39,6 +39,8 @@ type temporaryNamespace struct {
 	name string
 	// labels the selectors match, without kubernetes.io/metadata.name.
 	labels map[string]string
+	// all are labels and the controller's own: what the namespace carries.
+	all map[string]string
 	// selector is the first namespaceSelector it was made for, rendered.
 	selector string
 }
@@ -95,7 +97,11 @@ func (u *universe) makeTemporary(sel *metav1.LabelSelector, rendered string) (*t
 	if err != nil {
 		return nil, err
 	}
-	name := temporaryName(lbls)
+	all, err := withOwnLabels(sel, lbls, u.temporaryOwn)
+	if err != nil {
+		return nil, err
+	}
+	name := temporaryName(all)
 	if ns := u.temporary[name]; ns != nil {
 		return ns, nil
 	}
@@ -105,9 +111,29 @@ func (u *universe) makeTemporary(sel *metav1.LabelSelector, rendered string) (*t
 	if len(u.temporary) >= MaxTemporaryNamespaces {
 		return nil, errTooManyTemporary
 	}
-	ns := &temporaryNamespace{name: name, labels: lbls, selector: rendered}
+	ns := &temporaryNamespace{name: name, labels: lbls, all: all, selector: rendered}
 	u.temporary[name] = ns
 	return ns, nil
+}
+
+// withOwnLabels adds the controller's own labels to those sel asked for,
+// failing when they change one of them or keep sel from matching.
+func withOwnLabels(sel *metav1.LabelSelector, lbls, own map[string]string) (map[string]string, error) {
+	all := maps.Clone(lbls)
+	for k, v := range own {
+		if got, ok := lbls[k]; ok && got != v {
+			return nil, fmt.Errorf("it asks for label %s=%s, which Palisade sets to %s on the namespaces it makes", k, got, v)
+		}
+		all[k] = v
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, fmt.Errorf("invalid namespaceSelector: %w", err)
+	}
+	if !s.Matches(labels.Set(all)) {
+		return nil, fmt.Errorf("Palisade's own labels on the namespaces it makes {%s} keep it from matching", labels.Set(own))
+	}
+	return all, nil
 }
 
 // temporaryName is "palisade-tmp-" and 10 hex digits of a SHA-256 of the
@@ -251,7 +277,7 @@ func existsValues(n int) []string {
 func (u *universe) engineNamespaces(inScope []corev1.Namespace) []corev1.Namespace {
 	out := slices.Clip(inScope)
 	for _, name := range sortedKeys(u.temporary) {
-		out = append(out, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: maps.Clone(u.temporary[name].labels)}})
+		out = append(out, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: maps.Clone(u.temporary[name].all)}})
 	}
 	return out
 }

@@ -381,3 +381,36 @@ spec:
 		t.Errorf("cases in the temporary namespace mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestGenerateTemporaryNamespaceOwnLabels: the controller's own labels on
+// a temporary namespace count for verdicts and names, and a selector they
+// keep from matching gets no namespace.
+func TestGenerateTemporaryNamespaceOwnLabels(t *testing.T) {
+	own := map[string]string{"app.kubernetes.io/managed-by": "palisade", "security.palisade.dev/probe": "p1"}
+	s := teamScenario(t, fromPayments+`
+---
+metadata: {name: from-unmanaged, namespace: a}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels: {team: billing}
+        matchExpressions: [{key: app.kubernetes.io/managed-by, operator: DoesNotExist}]`)
+	opts := cases.Options{ClusterNetworks: clusterNetworks, TemporaryNamespaces: true, TemporaryNamespaceLabels: own}
+	plan := s.generate(t, opts)
+	checkPlan(t, s, opts, plan)
+	if len(plan.TemporaryNamespaces) != 1 || plan.TemporaryNamespaces[0].Name == paymentsNamespace ||
+		!cmp.Equal(plan.TemporaryNamespaces[0].Labels, map[string]string{"team": "payments"}) {
+		t.Fatalf("temporary namespaces %v: want one for team=payments, named apart from %s (the own labels are in the name), listing only the selector's labels", plan.TemporaryNamespaces, paymentsNamespace)
+	}
+	other := s.generate(t, cases.Options{ClusterNetworks: clusterNetworks, TemporaryNamespaces: true, TemporaryNamespaceLabels: map[string]string{"security.palisade.dev/probe": "p2"}})
+	if len(other.TemporaryNamespaces) == 0 || other.TemporaryNamespaces[0].Name == plan.TemporaryNamespaces[0].Name {
+		t.Errorf("another probe's labels give namespaces %v, want a name other than %s", other.TemporaryNamespaces, plan.TemporaryNamespaces[0].Name)
+	}
+	if !slices.ContainsFunc(plan.Notes, func(n string) bool {
+		return strings.Contains(n, "from-unmanaged") && strings.Contains(n, "keep it from matching")
+	}) {
+		t.Errorf("notes %q: want the unmanaged selector refused because of Palisade's own labels", plan.Notes)
+	}
+}

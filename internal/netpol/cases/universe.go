@@ -30,8 +30,10 @@ type universe struct {
 	selectorKeys map[string]bool       // pod label keys some pod selector mentions
 	namedPorts   []NamedPort           // named ports some rule uses, numbered for made-up identities
 	probeLabels  map[string]string
-	// allowTemporary is Options.TemporaryNamespaces.
+	// allowTemporary is Options.TemporaryNamespaces, and temporaryOwn
+	// Options.TemporaryNamespaceLabels.
 	allowTemporary bool
+	temporaryOwn   map[string]string
 	// temporary are the namespaces made up for peers, by name.
 	temporary map[string]*temporaryNamespace
 	// temporaryFor is what became of each namespaceSelector that matches
@@ -45,6 +47,7 @@ func newUniverse(e *netpol.Engine, opts *Options) (*universe, error) {
 		selectorKeys:   map[string]bool{},
 		probeLabels:    opts.ProbeLabels,
 		allowTemporary: opts.TemporaryNamespaces,
+		temporaryOwn:   opts.TemporaryNamespaceLabels,
 		temporary:      map[string]*temporaryNamespace{},
 		temporaryFor:   map[string]temporaryOutcome{},
 	}
