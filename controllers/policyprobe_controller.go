@@ -57,6 +57,9 @@ const (
 	// defaultMaxMeshWorkloads applies when spec.mtls leaves maxWorkloads
 	// out (the API server defaults it).
 	defaultMaxMeshWorkloads = 50
+	// namespaceWait is how often a run waiting for a temporary namespace
+	// (created, or an earlier one going away) looks again.
+	namespaceWait = 2 * time.Second
 	// probeMaxFindings is how many findings a probe report stores.
 	probeMaxFindings = 500
 )
@@ -86,12 +89,14 @@ type PolicyProbeReconciler struct {
 }
 
 // Probe pods go into the namespaces probed, so creating and deleting them
-// is granted cluster-wide; nothing else is written outside Palisade's own
+// is granted cluster-wide, and so are creating and deleting namespaces, for
+// spec.allowTemporaryNamespaces (only namespaces Palisade labelled as its
+// own are ever deleted); nothing else is written outside Palisade's own
 // kinds.
 // +kubebuilder:rbac:groups=security.palisade.dev,resources=policyprobes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=security.palisade.dev,resources=policyprobes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=list;watch
 
 // Reconcile starts a run when one is due, carries the run in progress to
@@ -101,12 +106,12 @@ func (r *PolicyProbeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	pp := &securityv1alpha1.PolicyProbe{}
 	if err := r.Get(ctx, req.NamespacedName, pp); err != nil {
 		if apierrors.IsNotFound(err) {
-			return ctrl.Result{}, r.cleanupPods(ctx, req.Namespace, req.Name, nil)
+			return ctrl.Result{}, r.cleanup(ctx, req.Namespace, req.Name, nil)
 		}
 		return ctrl.Result{}, fmt.Errorf("getting PolicyProbe: %w", err)
 	}
 	if !pp.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.cleanupPods(ctx, pp.Namespace, pp.Name, nil)
+		return ctrl.Result{}, r.cleanup(ctx, pp.Namespace, pp.Name, nil)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("policyprobe", klog.KObj(pp)))
 	before := pp.Status.DeepCopy()
@@ -156,7 +161,7 @@ func (r *PolicyProbeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := pruneReports(ctx, r.Client, reports, int(ptrOr(pp.Spec.HistoryLimit, 3))); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.cleanupPods(ctx, pp.Namespace, pp.Name, st.active); err != nil {
+	if err := r.cleanup(ctx, pp.Namespace, pp.Name, st.active); err != nil {
 		return ctrl.Result{}, err
 	}
 
@@ -281,13 +286,14 @@ func (r *PolicyProbeReconciler) stepRun(ctx context.Context, pp *securityv1alpha
 	now := r.Clock.Now()
 	deadline := runDeadline(pp, rep, now)
 	var stepErr error
+	wait := false
 	switch {
 	case rep.Status.Probes == nil:
 		stepErr = r.plan(ctx, pp, rep, resolver)
 	case !now.Before(deadline):
 		stepErr = r.timeOut(ctx, pp, rep)
 	default:
-		stepErr = r.advance(ctx, pp, rep)
+		wait, stepErr = r.advance(ctx, pp, rep)
 	}
 	done := stepErr == nil && rep.Status.Probes != nil && rep.Status.Probes.Counts.Pending == 0 && !rep.Status.Phase.Finished()
 	if done {
@@ -304,6 +310,9 @@ func (r *PolicyProbeReconciler) stepRun(ctx context.Context, pp *securityv1alpha
 	if done {
 		r.runFinished(ctx, pp, rep)
 		return 0, nil
+	}
+	if wait {
+		return namespaceWait, nil
 	}
 	return max(deadline.Sub(now), time.Second), nil
 }
@@ -358,6 +367,15 @@ func (r *PolicyProbeReconciler) runFinished(ctx context.Context, pp *securityv1a
 	}
 	r.Recorder.Eventf(pp, rep, "Normal", EventRunCompleted, "Probe", "Run %s, report %s: %d cases, %d match, %d mismatch, %d inconclusive",
 		rep.Status.Phase, rep.Name, c.Total, c.Match, c.Mismatch, c.Inconclusive)
+}
+
+// cleanup deletes the probe's pods and temporary namespaces that its run in
+// progress (active, nil when there is none) does not need.
+func (r *PolicyProbeReconciler) cleanup(ctx context.Context, namespace, name string, active *securityv1alpha1.ScanReport) error {
+	if err := r.cleanupPods(ctx, namespace, name, active); err != nil {
+		return err
+	}
+	return r.cleanupNamespaces(ctx, namespace, name, active)
 }
 
 // cleanupPods deletes the probe's pods that do not belong to its run in
@@ -425,7 +443,8 @@ func probeOfPod(_ context.Context, obj client.Object) []reconcile.Request {
 
 // probesWatching maps a NetworkPolicy or Namespace change to the probes
 // with rerunOnChange that may see it: those in the operator's namespace,
-// and those in the object's namespace.
+// and those in the object's namespace; and a temporary namespace to the
+// probe that created it.
 func (r *PolicyProbeReconciler) probesWatching(ctx context.Context, obj client.Object) []reconcile.Request {
 	ns := obj.GetNamespace()
 	if ns == "" {
@@ -437,7 +456,15 @@ func (r *PolicyProbeReconciler) probesWatching(ctx context.Context, obj client.O
 		return nil
 	}
 	var out []reconcile.Request
+	owner := ""
+	if isTemporaryNamespace(obj.GetLabels()) && obj.GetNamespace() == "" {
+		owner = obj.GetLabels()[securityv1alpha1.LabelProbe]
+	}
 	for _, pp := range list.Items {
+		if owner != "" && pp.Namespace == obj.GetLabels()[probepods.LabelProbeNamespace] && labelValue(pp.Name) == owner {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pp)})
+			continue
+		}
 		if pp.Spec.RerunOnChange && (pp.Namespace == r.OperatorNamespace || pp.Namespace == ns) {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pp)})
 		}

@@ -49,21 +49,32 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 	}
 	probeLabels := r.runOf(pp, rep, time.Time{}).Labels()
 	in := probepods.PlanInput{Report: rep.Name}
+	allowTemporary, own := r.mayCreateNamespaces(pp), temporaryNamespaceLabels(pp)
+	if pp.Spec.AllowTemporaryNamespaces && !allowTemporary {
+		in.Notes = append(in.Notes, fmt.Sprintf("spec.allowTemporaryNamespaces is ignored: only PolicyProbes in the operator's namespace (%s) may create namespaces", r.OperatorNamespace))
+	}
 	if ptrOr(pp.Spec.Generate.Enabled, true) {
 		eng, err := netpol.New(cl.Namespaces, cl.Pods, cl.Policies)
 		if err == nil {
-			in.Generated, err = cases.Generate(eng, cases.Options{Namespaces: cl.Namespaces, MaxCases: int(ptrOr(pp.Spec.Generate.MaxCases, cases.DefaultMaxCases)), ProbeLabels: probeLabels})
+			in.Generated, err = cases.Generate(eng, cases.Options{Namespaces: cl.Namespaces, MaxCases: int(ptrOr(pp.Spec.Generate.MaxCases, cases.DefaultMaxCases)),
+				ProbeLabels: probeLabels, TemporaryNamespaces: allowTemporary, TemporaryNamespaceLabels: own})
 		}
 		if err != nil {
 			failPlan(rep, err)
 			return nil
 		}
+		for _, t := range in.Generated.TemporaryNamespaces {
+			in.TemporaryNamespaces = append(in.TemporaryNamespaces, securityv1alpha1.ProbeTemporaryNamespace{Name: t.Name, Labels: t.Labels})
+		}
 	}
-	outOfScope, err := r.outOfScope(ctx, pp, sp)
+	reasons, err := r.outOfScope(ctx, pp, sp)
 	if err != nil {
 		return err
 	}
-	if in.Explicit, err = probepods.Explicit(pp.Spec.Cases, cl, probeLabels, outOfScope); err != nil {
+	if allowTemporary {
+		in.TemporaryNamespaces = append(in.TemporaryNamespaces, missingExplicitNamespaces(reasons, &cl, own, maxTemporaryNamespaces-len(in.TemporaryNamespaces))...)
+	}
+	if in.Explicit, err = probepods.Explicit(pp.Spec.Cases, cl, probeLabels, func(ns string) string { return reasons[ns] }); err != nil {
 		failPlan(rep, err)
 		return nil
 	}
@@ -134,7 +145,7 @@ func (r *PolicyProbeReconciler) readCluster(ctx context.Context, sp scope.Scope)
 	nsList := &corev1.NamespaceList{}
 	err := kube.ListPages(ctx, r.APIReader, nsList, func() error {
 		for i := range nsList.Items {
-			if sp.Contains(nsList.Items[i].Name) {
+			if sp.Contains(nsList.Items[i].Name) && !isTemporaryNamespace(nsList.Items[i].Labels) {
 				cl.Namespaces = append(cl.Namespaces, *nsList.Items[i].DeepCopy())
 			}
 		}
@@ -185,7 +196,7 @@ func (r *PolicyProbeReconciler) listInScope(ctx context.Context, sp scope.Scope,
 
 // outOfScope says, for the namespaces explicit cases name outside the
 // scope, why they cannot be probed.
-func (r *PolicyProbeReconciler) outOfScope(ctx context.Context, pp *securityv1alpha1.PolicyProbe, sp scope.Scope) (func(string) string, error) {
+func (r *PolicyProbeReconciler) outOfScope(ctx context.Context, pp *securityv1alpha1.PolicyProbe, sp scope.Scope) (map[string]string, error) {
 	reasons := map[string]string{}
 	for _, c := range pp.Spec.Cases {
 		for _, ns := range []string{c.From.Namespace, c.To.Namespace} {
@@ -199,7 +210,7 @@ func (r *PolicyProbeReconciler) outOfScope(ctx context.Context, pp *securityv1al
 			reasons[ns] = why
 		}
 	}
-	return func(ns string) string { return reasons[ns] }, nil
+	return reasons, nil
 }
 
 // notInScope says why namespace ns, which is not in the probe's scope,
@@ -229,28 +240,34 @@ func (r *PolicyProbeReconciler) runOf(pp *securityv1alpha1.PolicyProbe, rep *sec
 }
 
 // advance is one pass over a planned run: pods no pending case needs are
-// deleted, clients that finished have
-// their outcomes judged, clients that failed make their cases
-// Inconclusive, servers that ended make theirs Inconclusive, missing
-// servers are created, and the clients whose servers all listen are
-// created with the servers' addresses.
-func (r *PolicyProbeReconciler) advance(ctx context.Context, pp *securityv1alpha1.PolicyProbe, rep *securityv1alpha1.ScanReport) error {
+// deleted, clients that finished have their outcomes judged, clients that
+// failed make their cases Inconclusive, servers that ended make theirs
+// Inconclusive, temporary namespaces are created, missing servers are
+// created, and the clients whose servers all listen are created with the
+// servers' addresses. wait is set while a temporary namespace is awaited:
+// nothing else tells the controller when it is there, or gone.
+func (r *PolicyProbeReconciler) advance(ctx context.Context, pp *securityv1alpha1.PolicyProbe, rep *securityv1alpha1.ScanReport) (wait bool, err error) {
 	res := rep.Status.Probes
 	run := r.runOf(pp, rep, r.Clock.Now())
 	pods, err := r.runPods(ctx, rep)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if run.NamespaceUIDs, err = r.namespaceUIDs(ctx, rep, pods); err != nil {
-		return err
+		return false, err
 	}
+	created, waiting, err := r.namespacesReady(ctx, pp, rep)
+	if err != nil {
+		return false, err
+	}
+	maps.Copy(run.NamespaceUIDs, created)
 	clients := clientGroups(res.Cases)
 	// Pods whose cases all had their result when the status was last
 	// written are done with: deleted now, not at the end of the run.
 	for name, pod := range pods {
 		if _, client := clients[name]; !client && !targeted(res.Cases, name) {
 			if err := r.deletePod(ctx, pod); err != nil {
-				return err
+				return false, err
 			}
 			delete(pods, name)
 		}
@@ -267,9 +284,12 @@ func (r *PolicyProbeReconciler) advance(ctx context.Context, pp *securityv1alpha
 			continue
 		}
 		pod := pods[s.Pod]
+		if pod == nil && waiting[s.Namespace] {
+			continue
+		}
 		if pod == nil {
 			if err := r.createPod(ctx, rep, probepods.ServerPod(run, *s, res.Cases)); retryable(err) {
-				return err
+				return false, err
 			} else if err != nil {
 				failCases(res.Cases, func(c *securityv1alpha1.ProbeCase) bool { return c.Destination.Pod == s.Pod }, ReasonServerFailed+": "+err.Error())
 			}
@@ -287,18 +307,21 @@ func (r *PolicyProbeReconciler) advance(ctx context.Context, pp *securityv1alpha
 		if pods[name] != nil {
 			continue
 		}
+		first := &res.Cases[clients[name][0]]
+		if waiting[first.Source.Namespace] {
+			continue
+		}
 		if targets, ok := clientTargets(res.Cases, clients[name], ips); ok {
-			first := &res.Cases[clients[name][0]]
 			pod := probepods.ClientPod(run, name, first.Source.Namespace, first.Source.PodLabels, targets)
 			if err := r.createPod(ctx, rep, pod); retryable(err) {
-				return err
+				return false, err
 			} else if err != nil {
 				failCases(res.Cases, func(c *securityv1alpha1.ProbeCase) bool { return c.Source.Pod == name }, ReasonClientFailed+": "+err.Error())
 			}
 		}
 	}
 	res.Counts = probepods.Count(res.Cases)
-	return nil
+	return len(waiting) > 0, nil
 }
 
 // namespaceUIDs are the UIDs of the namespaces where the run's pods still
@@ -494,7 +517,7 @@ func (r *PolicyProbeReconciler) fingerprint(ctx context.Context, pp *securityv1a
 	var lines []string
 	in := map[string]bool{}
 	for _, ns := range nsList.Items {
-		if m.Matches(ns.Name, ns.Labels) {
+		if m.Matches(ns.Name, ns.Labels) && !isTemporaryNamespace(ns.Labels) {
 			in[ns.Name] = true
 			var lbls []string
 			for _, k := range slices.Sorted(maps.Keys(ns.Labels)) {

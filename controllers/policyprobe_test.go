@@ -606,3 +606,69 @@ var _ = Describe("PolicyProbe mTLS", func() {
 		Expect(analyzerOf(rep, "probe").Reason).To(Equal("NoCases"))
 	})
 })
+
+var _ = Describe("PolicyProbe temporary namespaces", func() {
+	It("creates the namespaces its cases need, with the labels a selector asks for, probes from them and deletes them after the run", func() {
+		a := newNamespace("pp-tmp-a", nil)
+		createPolicy(a, "deny-all", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}})
+		createPolicy(a, "web-from-payments", networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments"}}}},
+				Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(8080))}},
+			}},
+		})
+		missing := fmt.Sprintf("pp-tmp-missing-%d", GinkgoRandomSeed()%100000)
+		pp := newProbe(operatorNamespace, "tmp", []string{a}, func(pp *securityv1alpha1.PolicyProbe) {
+			pp.Spec.AllowTemporaryNamespaces = true
+			pp.Spec.Cases = []securityv1alpha1.ProbeCaseSpec{{Name: "from-missing", Expect: securityv1alpha1.ExpectDeny, Port: 8080,
+				From: securityv1alpha1.ProbePeer{Namespace: missing}, To: securityv1alpha1.ProbePeer{Namespace: a, PodLabels: map[string]string{"app": "web"}}}}
+		})
+		rep := runProbeToEnd(pp, "tmp-probe-g1")
+		Expect(rep.Status.Phase).To(Equal(securityv1alpha1.ReportComplete), "%+v", rep.Status.Analyzers)
+
+		tmps := rep.Status.Probes.TemporaryNamespaces
+		Expect(tmps).To(HaveLen(2))
+		var generated string
+		for _, t := range tmps {
+			if t.Name != missing {
+				generated = t.Name
+				Expect(t.Labels).To(Equal(map[string]string{"team": "payments"}))
+			}
+		}
+		Expect(generated).To(HavePrefix("palisade-tmp-"))
+		Expect(caseLines(rep)).To(ContainElement(fmt.Sprintf("Generated %s/{} -> %s/{app=web} 8080/TCP Allow: Match", generated, a)))
+		Expect(caseNamed(rep, "from-missing").Result).To(Equal(securityv1alpha1.ProbeMatch))
+		Expect(caseNamed(rep, "from-missing").Observed).To(Equal(securityv1alpha1.ObservedTimeout))
+
+		// Created with Palisade's labels, and deleted once the run ended
+		// (envtest has no namespace controller to finish the deletion).
+		for _, name := range []string{generated, missing} {
+			ns := &corev1.Namespace{}
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
+			Expect(ns.Labels).To(HaveKeyWithValue(securityv1alpha1.LabelManagedBy, securityv1alpha1.ManagedByValue))
+			Expect(ns.Labels).To(HaveKeyWithValue(securityv1alpha1.LabelProbe, "tmp"))
+			Expect(ns.Annotations).To(HaveKeyWithValue(probepods.AnnotationReportUID, string(rep.UID)))
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
+				g.Expect(ns.DeletionTimestamp).NotTo(BeNil(), "namespace %s is deleted after the run", name)
+			}).Should(Succeed())
+		}
+		Expect(caseLine(caseNamed(rep, "from-missing"))).To(ContainSubstring(missing + "/{}"))
+	})
+
+	It("never creates a namespace for a PolicyProbe outside the operator's namespace", func() {
+		a := newNamespace("pp-tmp-tenant", nil)
+		missing := fmt.Sprintf("pp-tmp-tenant-missing-%d", GinkgoRandomSeed()%100000)
+		pp := newProbe(a, "tmp-tenant", []string{a}, func(pp *securityv1alpha1.PolicyProbe) {
+			pp.Spec.AllowTemporaryNamespaces = true
+			pp.Spec.Cases = []securityv1alpha1.ProbeCaseSpec{{Name: "from-missing", Expect: securityv1alpha1.ExpectDeny, Port: 80,
+				From: securityv1alpha1.ProbePeer{Namespace: missing}, To: securityv1alpha1.ProbePeer{Namespace: a}}}
+		})
+		rep := runProbeToEnd(pp, "tmp-tenant-probe-g1")
+		Expect(rep.Status.Probes.TemporaryNamespaces).To(BeEmpty())
+		Expect(rep.Status.Probes.Notes).To(ContainElement(ContainSubstring("allowTemporaryNamespaces is ignored")))
+		Expect(caseNamed(rep, "from-missing").Reason).To(HavePrefix("OutOfScope"))
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: missing}, &corev1.Namespace{}))).To(BeTrue())
+	})
+})

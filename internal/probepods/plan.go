@@ -58,13 +58,19 @@ type PlanInput struct {
 	// MTLS are the plaintext probes of mesh workloads, nil without
 	// spec.mtls.
 	MTLS *MTLSPlan
+	// TemporaryNamespaces are the namespaces the run creates for its
+	// cases.
+	TemporaryNamespaces []securityv1alpha1.ProbeTemporaryNamespace
+	// Notes are the controller's own, first.
+	Notes []string
 }
 
 // NewPlan lays out a run: its cases (explicit ones first, then MTLS ones,
 // then generated ones, MaxCases in all), the server pod each NetworkPolicy
 // case targets and the client pod that tries each case.
 func NewPlan(in PlanInput) (*securityv1alpha1.ProbeResults, error) {
-	p := &planner{report: in.Report, servers: map[string]int{}, res: &securityv1alpha1.ProbeResults{}}
+	p := &planner{report: in.Report, servers: map[string]int{}, res: &securityv1alpha1.ProbeResults{TemporaryNamespaces: in.TemporaryNamespaces}}
+	p.note(in.Notes...)
 	for _, e := range in.Explicit {
 		p.addExplicit(e)
 	}

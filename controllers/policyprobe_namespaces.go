@@ -1,0 +1,184 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/internal/probepods"
+	"github.com/palisade-sec/palisade/internal/text"
+)
+
+// Reasons a case that needs a temporary namespace is Inconclusive.
+const (
+	ReasonTemporaryNamespaceTaken  = "TemporaryNamespaceTaken"
+	ReasonTemporaryNamespaceFailed = "TemporaryNamespaceFailed"
+)
+
+// maxTemporaryNamespaces is the most namespaces a run creates (the API's
+// limit on status.probes.temporaryNamespaces).
+const maxTemporaryNamespaces = 20
+
+// temporaryNamespaceLabels are the labels of the namespaces a probe's runs
+// create: Palisade's, and the probe's, to find them again. Case generation
+// accounts for them; which run created a namespace is an annotation.
+func temporaryNamespaceLabels(pp *securityv1alpha1.PolicyProbe) map[string]string {
+	return map[string]string{
+		securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
+		probepods.LabelProbeNamespace:   pp.Namespace,
+		securityv1alpha1.LabelProbe:     labelValue(pp.Name),
+	}
+}
+
+// isTemporaryNamespace tells a namespace some PolicyProbe created from the
+// namespaces it probes.
+func isTemporaryNamespace(lbls map[string]string) bool {
+	return lbls[securityv1alpha1.LabelManagedBy] == securityv1alpha1.ManagedByValue && lbls[probepods.LabelProbeNamespace] != ""
+}
+
+// mayCreateNamespaces tells whether the probe's runs may create
+// namespaces: it asks to, and it is in the operator's namespace.
+func (r *PolicyProbeReconciler) mayCreateNamespaces(pp *securityv1alpha1.PolicyProbe) bool {
+	return pp.Spec.AllowTemporaryNamespaces && pp.Namespace == r.OperatorNamespace
+}
+
+// missingExplicitNamespaces takes, with temporary namespaces allowed, the
+// namespaces explicit cases name that do not exist out of reasons (so
+// that the cases are probed), adds them to the cluster as they will be
+// created, and returns them; at most max.
+func missingExplicitNamespaces(reasons map[string]string, cl *probepods.Cluster, own map[string]string, max int) []securityv1alpha1.ProbeTemporaryNamespace {
+	var out []securityv1alpha1.ProbeTemporaryNamespace
+	for _, ns := range slices.Sorted(maps.Keys(reasons)) {
+		if len(out) == max || !strings.HasPrefix(reasons[ns], probepods.ReasonNamespaceNotFound) {
+			continue
+		}
+		delete(reasons, ns)
+		lbls := maps.Clone(own)
+		lbls[corev1.LabelMetadataName] = ns
+		cl.Namespaces = append(cl.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: lbls}})
+		out = append(out, securityv1alpha1.ProbeTemporaryNamespace{Name: ns})
+	}
+	return out
+}
+
+// namespacesReady makes sure the temporary namespaces that pending cases
+// need exist for this run: it creates those missing, deletes those an
+// earlier run of the probe left, and makes the cases of a namespace that
+// someone else owns, or that cannot be created, Inconclusive. It returns
+// the UIDs of those ready and the names of those to wait for.
+func (r *PolicyProbeReconciler) namespacesReady(ctx context.Context, pp *securityv1alpha1.PolicyProbe, rep *securityv1alpha1.ScanReport) (map[string]types.UID, map[string]bool, error) {
+	res := rep.Status.Probes
+	ready, waiting := map[string]types.UID{}, map[string]bool{}
+	own := temporaryNamespaceLabels(pp)
+	for _, tmp := range res.TemporaryNamespaces {
+		uses := func(c *securityv1alpha1.ProbeCase) bool {
+			return c.Source.Namespace == tmp.Name || c.Destination.Namespace == tmp.Name
+		}
+		if !slices.ContainsFunc(res.Cases, func(c securityv1alpha1.ProbeCase) bool { return c.Result == securityv1alpha1.ProbePending && uses(&c) }) {
+			continue
+		}
+		ns := &corev1.Namespace{}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Name: tmp.Name}, ns)
+		switch {
+		case apierrors.IsNotFound(err):
+			waiting[tmp.Name] = true
+			if err := r.createNamespace(ctx, rep, tmp, own); err != nil && retryable(err) {
+				return nil, nil, err
+			} else if err != nil {
+				failCases(res.Cases, uses, ReasonTemporaryNamespaceFailed+": "+err.Error())
+			}
+		case err != nil:
+			return nil, nil, fmt.Errorf("getting namespace %s: %w", tmp.Name, err)
+		case !ns.DeletionTimestamp.IsZero():
+			waiting[tmp.Name] = true // an earlier run's, going away
+		case ns.Annotations[probepods.AnnotationReportUID] == string(rep.UID):
+			ready[tmp.Name] = ns.UID
+		case isTemporaryNamespace(ns.Labels) && ns.Labels[probepods.LabelProbeNamespace] == pp.Namespace && ns.Labels[securityv1alpha1.LabelProbe] == own[securityv1alpha1.LabelProbe]:
+			waiting[tmp.Name] = true
+			if err := r.deleteNamespace(ctx, ns); err != nil {
+				return nil, nil, err
+			}
+		default:
+			failCases(res.Cases, uses, fmt.Sprintf("%s: namespace %s exists and this PolicyProbe did not create it, so it is neither used nor deleted", ReasonTemporaryNamespaceTaken, tmp.Name))
+		}
+	}
+	return ready, waiting, nil
+}
+
+// createNamespace creates a temporary namespace for the run. Errors the
+// API server will give again are returned as they are, others as
+// retryable.
+func (r *PolicyProbeReconciler) createNamespace(ctx context.Context, rep *securityv1alpha1.ScanReport, tmp securityv1alpha1.ProbeTemporaryNamespace, own map[string]string) error {
+	lbls := maps.Clone(tmp.Labels)
+	if lbls == nil {
+		lbls = map[string]string{}
+	}
+	maps.Copy(lbls, own)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tmp.Name, Labels: lbls, Annotations: map[string]string{
+		probepods.AnnotationReport: rep.Name, probepods.AnnotationReportUID: string(rep.UID),
+	}}}
+	err := r.Create(ctx, ns)
+	switch {
+	case err == nil:
+		log.FromContext(ctx).Info("Created temporary namespace", "namespace", tmp.Name, "report", rep.Name)
+		return nil
+	case apierrors.IsAlreadyExists(err):
+		return nil // looked at again on the next pass
+	case apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
+		return fmt.Errorf("cannot create namespace %s: %s", tmp.Name, text.Cut(err.Error(), 300))
+	default:
+		return &retryError{fmt.Errorf("creating namespace %s: %w", tmp.Name, err)}
+	}
+}
+
+func (r *PolicyProbeReconciler) deleteNamespace(ctx context.Context, ns client.Object) error {
+	if ts := ns.GetDeletionTimestamp(); ts != nil && !ts.IsZero() {
+		return nil
+	}
+	uid := ns.GetUID()
+	err := r.Delete(ctx, ns, client.Preconditions{UID: &uid})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting temporary namespace %s: %w", ns.GetName(), err)
+	}
+	log.FromContext(ctx).Info("Deleted temporary namespace", "namespace", ns.GetName())
+	return nil
+}
+
+// cleanupNamespaces deletes the probe's temporary namespaces that its run
+// in progress (active, nil when there is none) no longer needs: all of
+// them once no run is in progress or the probe is deleted.
+func (r *PolicyProbeReconciler) cleanupNamespaces(ctx context.Context, namespace, name string, active *securityv1alpha1.ScanReport) error {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := r.List(ctx, list, client.MatchingLabels{securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
+		probepods.LabelProbeNamespace: namespace, securityv1alpha1.LabelProbe: labelValue(name)}); err != nil {
+		return fmt.Errorf("listing temporary namespaces: %w", err)
+	}
+	for i := range list.Items {
+		ns := &list.Items[i]
+		if active != nil && active.Status.Probes != nil && needed(active.Status.Probes.Cases, ns.Name) {
+			continue
+		}
+		if err := r.deleteNamespace(ctx, ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// needed tells whether a pending case has an end in namespace ns.
+func needed(cs []securityv1alpha1.ProbeCase, ns string) bool {
+	return slices.ContainsFunc(cs, func(c securityv1alpha1.ProbeCase) bool {
+		return c.Result == securityv1alpha1.ProbePending && (c.Source.Namespace == ns || c.Destination.Namespace == ns)
+	})
+}
