@@ -16,6 +16,11 @@ type Metrics struct {
 	findings    *prometheus.GaugeVec
 	lastSuccess *prometheus.GaugeVec
 	benchNodes  *prometheus.GaugeVec
+
+	probeRuns        *prometheus.CounterVec
+	probeDuration    *prometheus.HistogramVec
+	probeCases       *prometheus.GaugeVec
+	probeLastSuccess *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -42,8 +47,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "palisade_benchmark_nodes",
 			Help: "Nodes of the latest finished run of a SecurityScan's CIS benchmark, by phase (Succeeded, Failed, Skipped).",
 		}, []string{"namespace", "scan", "phase"}),
+		probeRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_probe_runs_total",
+			Help: "Runs of PolicyProbes that finished, by result (Complete, PartiallyComplete, Failed).",
+		}, []string{"namespace", "probe", "result"}),
+		probeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "palisade_probe_run_duration_seconds",
+			Help:    "Time from the start of a PolicyProbe run to its end, probe pods' start-up included.",
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12),
+		}, []string{"namespace", "probe"}),
+		probeCases: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "palisade_probe_cases",
+			Help: "Cases of the latest finished run of a PolicyProbe, by check (NetworkPolicy, MTLS) and result (Match, Mismatch, Inconclusive).",
+		}, []string{"namespace", "probe", "check", "result"}),
+		probeLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "palisade_probe_last_success_timestamp_seconds",
+			Help: "Unix time at which the latest successful run of a PolicyProbe finished.",
+		}, []string{"namespace", "probe"}),
 	}
-	reg.MustRegister(m.runs, m.duration, m.findings, m.lastSuccess, m.benchNodes)
+	reg.MustRegister(m.runs, m.duration, m.findings, m.lastSuccess, m.benchNodes, m.probeRuns, m.probeDuration, m.probeCases, m.probeLastSuccess)
 	return m
 }
 
@@ -92,4 +114,48 @@ func (m *Metrics) forget(namespace, name string) {
 	m.findings.DeletePartialMatch(l)
 	m.lastSuccess.DeletePartialMatch(l)
 	m.benchNodes.DeletePartialMatch(l)
+}
+
+// ProbeCases is palisade_probe_cases.
+func (m *Metrics) ProbeCases() *prometheus.GaugeVec { return m.probeCases }
+
+// ProbeRuns is palisade_probe_runs_total.
+func (m *Metrics) ProbeRuns() *prometheus.CounterVec { return m.probeRuns }
+
+// probeRunFinished records a finished PolicyProbe run.
+func (m *Metrics) probeRunFinished(pp *securityv1alpha1.PolicyProbe, rep *securityv1alpha1.ScanReport) {
+	ns, name := pp.Namespace, pp.Name
+	m.probeRuns.WithLabelValues(ns, name, string(rep.Status.Phase)).Inc()
+	if rep.Status.StartTime != nil && rep.Status.CompletionTime != nil {
+		m.probeDuration.WithLabelValues(ns, name).Observe(rep.Status.CompletionTime.Sub(rep.Status.StartTime.Time).Seconds())
+	}
+	m.probeCases.DeletePartialMatch(prometheus.Labels{"namespace": ns, "probe": name})
+	for _, check := range []securityv1alpha1.ProbeCheck{securityv1alpha1.CheckNetworkPolicy, securityv1alpha1.CheckMTLS} {
+		for _, result := range []securityv1alpha1.ProbeResult{securityv1alpha1.ProbeMatch, securityv1alpha1.ProbeMismatch, securityv1alpha1.ProbeInconclusive} {
+			m.probeCases.WithLabelValues(ns, name, string(check), string(result)).Set(0)
+		}
+	}
+	if res := rep.Status.Probes; res != nil {
+		for _, c := range res.Cases {
+			check := c.Check
+			if check == "" {
+				check = securityv1alpha1.CheckNetworkPolicy
+			}
+			if c.Result != securityv1alpha1.ProbePending {
+				m.probeCases.WithLabelValues(ns, name, string(check), string(c.Result)).Inc()
+			}
+		}
+	}
+	if rep.Status.Phase != securityv1alpha1.ReportFailed && rep.Status.CompletionTime != nil {
+		m.probeLastSuccess.WithLabelValues(ns, name).Set(float64(rep.Status.CompletionTime.Unix()))
+	}
+}
+
+// forgetProbe drops the series of a deleted PolicyProbe.
+func (m *Metrics) forgetProbe(namespace, name string) {
+	l := prometheus.Labels{"namespace": namespace, "probe": name}
+	m.probeRuns.DeletePartialMatch(l)
+	m.probeDuration.DeletePartialMatch(l)
+	m.probeCases.DeletePartialMatch(l)
+	m.probeLastSuccess.DeletePartialMatch(l)
 }

@@ -86,6 +86,8 @@ type PolicyProbeReconciler struct {
 	// ProbeImage runs the probe pods when the spec names none: the
 	// operator's own image.
 	ProbeImage string
+	// Metrics records finished runs; nil records nothing.
+	Metrics *Metrics
 }
 
 // Probe pods go into the namespaces probed, so creating and deleting them
@@ -106,6 +108,9 @@ func (r *PolicyProbeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	pp := &securityv1alpha1.PolicyProbe{}
 	if err := r.Get(ctx, req.NamespacedName, pp); err != nil {
 		if apierrors.IsNotFound(err) {
+			if r.Metrics != nil {
+				r.Metrics.forgetProbe(req.Namespace, req.Name)
+			}
 			return ctrl.Result{}, r.cleanup(ctx, req.Namespace, req.Name, nil)
 		}
 		return ctrl.Result{}, fmt.Errorf("getting PolicyProbe: %w", err)
@@ -359,6 +364,9 @@ func (r *PolicyProbeReconciler) complete(pp *securityv1alpha1.PolicyProbe, rep *
 
 // runFinished logs the end of a run and records an event.
 func (r *PolicyProbeReconciler) runFinished(ctx context.Context, pp *securityv1alpha1.PolicyProbe, rep *securityv1alpha1.ScanReport) {
+	if r.Metrics != nil {
+		r.Metrics.probeRunFinished(pp, rep)
+	}
 	c := rep.Status.Probes.Counts
 	log.FromContext(ctx).Info("Run finished", "report", rep.Name, "phase", rep.Status.Phase, "cases", c.Total, "mismatches", c.Mismatch, "inconclusive", c.Inconclusive)
 	if rep.Status.Phase == securityv1alpha1.ReportFailed {

@@ -11,6 +11,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/controllers"
 	"github.com/palisade-sec/palisade/internal/probe"
 	"github.com/palisade-sec/palisade/internal/probepods"
 	"github.com/palisade-sec/palisade/test/kubelet"
@@ -592,6 +594,13 @@ var _ = Describe("PolicyProbe mTLS", func() {
 			want := map[string]securityv1alpha1.Severity{"cache": securityv1alpha1.SeverityHigh, "legacy": securityv1alpha1.SeverityMedium}[f.Resource.Name]
 			Expect(f.Severity).To(Equal(want), f.Message)
 		}
+		cases := controllers.DefaultMetrics.ProbeCases()
+		Eventually(func(g Gomega) {
+			g.Expect(testutil.ToFloat64(controllers.DefaultMetrics.ProbeRuns().WithLabelValues(operatorNamespace, "mesh", "Complete"))).To(Equal(1.0))
+			g.Expect(testutil.ToFloat64(cases.WithLabelValues(operatorNamespace, "mesh", "MTLS", "Match"))).To(Equal(2.0))
+			g.Expect(testutil.ToFloat64(cases.WithLabelValues(operatorNamespace, "mesh", "MTLS", "Mismatch"))).To(Equal(1.0))
+			g.Expect(testutil.ToFloat64(cases.WithLabelValues(operatorNamespace, "mesh", "NetworkPolicy", "Match"))).To(Equal(0.0))
+		}).Should(Succeed())
 	})
 
 	It("notes, and probes nothing, when Istio is not installed", func() {

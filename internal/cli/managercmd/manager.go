@@ -229,6 +229,7 @@ func Setup(mgr ctrl.Manager, namespace string, clk clock.PassiveClock, opts ...O
 		Clock:             clk,
 		OperatorNamespace: namespace,
 		ProbeImage:        DefaultProbeImage,
+		Metrics:           controllers.DefaultMetrics,
 	}
 	for _, o := range opts {
 		o(&reconcilers{scan: r, probe: p})
