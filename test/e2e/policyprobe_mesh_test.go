@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+)
+
+// A PolicyProbe's mTLS plaintext probes and temporary namespaces on the
+// real cluster (testdata/policyprobe-mesh.yaml says what stands in for
+// Istio): the probe client really sends plaintext HTTP to the workloads'
+// pod IPs, and the manager really creates and deletes namespaces, under
+// the shipped RBAC and namespace guard.
+var _ = Describe("A PolicyProbe with mTLS probes and temporary namespaces", Ordered, func() {
+	const (
+		meshNS    = "e2e-pp-mesh"
+		payNS     = "e2e-pp-pay"
+		ghostNS   = "e2e-pp-ghost"
+		probeName = "e2e-mesh"
+	)
+	pp := &securityv1alpha1.PolicyProbe{
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: probeName},
+		Spec: securityv1alpha1.PolicyProbeSpec{
+			Namespaces:               securityv1alpha1.NamespaceScope{Names: []string{meshNS, payNS}},
+			MTLS:                     &securityv1alpha1.MTLSProbe{Namespaces: []string{meshNS}},
+			AllowTemporaryNamespaces: true,
+			Cases: []securityv1alpha1.ProbeCaseSpec{{
+				Name: "ghost-to-api", Expect: securityv1alpha1.ExpectDeny, Port: 8080,
+				From: securityv1alpha1.ProbePeer{Namespace: ghostNS},
+				To:   securityv1alpha1.ProbePeer{Namespace: payNS, PodLabels: map[string]string{"app": "api"}},
+			}},
+			Timeouts: securityv1alpha1.ProbeTimeouts{Run: &metav1.Duration{Duration: 2 * time.Minute}},
+		},
+	}
+
+	BeforeAll(func() {
+		applyTestdata("policyprobe-mesh.yaml")
+		DeferCleanup(func() {
+			// Other specs expect Istio absent.
+			crd := &unstructured.Unstructured{}
+			crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+			crd.SetName("peerauthentications.security.istio.io")
+			Expect(client.IgnoreNotFound(k8s.Delete(ctx, crd))).To(Succeed())
+			deleteNamespace(meshNS)
+			deleteNamespace(payNS)
+			Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(crd), crd)) }).
+				WithTimeout(time.Minute).Should(BeTrue())
+		})
+		Eventually(func(g Gomega) {
+			list := &corev1.PodList{}
+			g.Expect(k8s.List(ctx, list, client.InNamespace(meshNS))).To(Succeed())
+			g.Expect(list.Items).To(HaveLen(3))
+			for _, p := range list.Items {
+				g.Expect(podReady(&p)).To(BeTrue(), "pod %s ready", p.Name)
+			}
+		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+	})
+
+	It("finds the workload that answers plaintext under STRICT (High), the PERMISSIVE one (Medium), and probes from namespaces it creates and deletes", func() {
+		start := time.Now()
+		Expect(k8s.Create(ctx, pp)).To(Succeed())
+		DeferCleanup(deletePolicyProbe, pp)
+		rep := waitForFinishedReport(probeName+"-probe-g1", 3*time.Minute)
+		elapsed := time.Since(start)
+		res := rep.Status.Probes
+		Expect(res).NotTo(BeNil())
+		logCases(res)
+		fmt.Fprintf(GinkgoWriter, "policyprobe (mesh): %d cases, notes %q, temporary namespaces %+v\n", res.Counts.Total, res.Notes, res.TemporaryNamespaces)
+		Expect(rep.Status.Phase).To(Equal(securityv1alpha1.ReportComplete), "report %s: %+v\n%s", rep.Name, rep.Status.Analyzers, inconclusive(res))
+
+		By("the mTLS cases: one per mesh workload port, judged against the PeerAuthentication in force")
+		mtls := map[string]string{}
+		for _, c := range res.Cases {
+			if c.Check == securityv1alpha1.CheckMTLS {
+				Expect(c.Source.Namespace).To(Equal(meshNS))
+				mtls[c.Destination.Workload] = fmt.Sprintf("%s %s %s", c.MTLSMode, c.Observed, c.Result)
+			}
+		}
+		Expect(mtls).To(Equal(map[string]string{
+			"Pod/strict, pod strict": "STRICT PlaintextRejected Match",
+			"Pod/leaky, pod leaky":   "STRICT PlaintextAccepted Mismatch",
+			"Pod/legacy, pod legacy": "PERMISSIVE PlaintextAccepted Match",
+		}))
+		Expect(rep.Status.Findings).To(ContainElements(
+			And(HaveField("ID", "probe.mtls-strict-not-enforced"), HaveField("Severity", securityv1alpha1.SeverityHigh), HaveField("Resource.Name", "leaky")),
+			And(HaveField("ID", "probe.mtls-plaintext-accepted"), HaveField("Severity", securityv1alpha1.SeverityMedium), HaveField("Resource.Name", "legacy")),
+		))
+
+		By("the temporary namespaces: one with the labels the policy's namespaceSelector asks for, and the explicit case's")
+		var made string
+		names := []string{}
+		for _, t := range res.TemporaryNamespaces {
+			names = append(names, t.Name)
+			if strings.HasPrefix(t.Name, "palisade-tmp-") {
+				made = t.Name
+				Expect(t.Labels).To(Equal(map[string]string{"team": "e2e-payments"}))
+			}
+		}
+		Expect(names).To(ConsistOf(made, ghostNS))
+		Expect(res.Cases).To(ContainElement(And(HaveField("Source.Namespace", made), HaveField("Policy", payNS+"/api-from-payments"),
+			HaveField("Expected", securityv1alpha1.ExpectAllow), HaveField("Observed", securityv1alpha1.ObservedConnected), HaveField("Result", securityv1alpha1.ProbeMatch))))
+		Expect(res.Cases).To(ContainElement(And(HaveField("Name", "ghost-to-api"), HaveField("Result", securityv1alpha1.ProbeMatch))))
+
+		finished := time.Now()
+		for _, name := range names {
+			Eventually(func() bool {
+				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}))
+			}).
+				WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(BeTrue(), "temporary namespace %s deleted", name)
+		}
+		figures.add(fmt.Sprintf("PolicyProbe with mTLS probes and temporary namespaces (%d cases): creation to Complete report", res.Counts.Total), elapsed)
+		figures.add("PolicyProbe report finished to its temporary namespaces gone", time.Since(finished))
+	})
+})
