@@ -122,4 +122,45 @@ var _ = Describe("A PolicyProbe with mTLS probes and temporary namespaces", Orde
 		figures.add(fmt.Sprintf("PolicyProbe with mTLS probes and temporary namespaces (%d cases): creation to Complete report", res.Counts.Total), elapsed)
 		figures.add("PolicyProbe report finished to its temporary namespaces gone", time.Since(finished))
 	})
+
+	It("finishes a run across a manager restart without creating any probe pod twice", func() {
+		Eventually(func(g Gomega) {
+			pods := managerPods()
+			g.Expect(pods).To(HaveLen(1))
+			g.Expect(podReady(&pods[0])).To(BeTrue())
+		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		old := managerPods()[0]
+		restarted := pp.DeepCopy()
+		restarted.ObjectMeta = metav1.ObjectMeta{Namespace: operatorNamespace, Name: probeName + "-restart"}
+		pods := watchProbePods(restarted.Name)
+		start := time.Now()
+		Expect(k8s.Create(ctx, restarted)).To(Succeed())
+		DeferCleanup(deletePolicyProbe, restarted)
+
+		By("deleting the manager pod as soon as the run's first probe pod exists")
+		Eventually(pods.count).WithTimeout(time.Minute).WithPolling(50 * time.Millisecond).Should(BeNumerically(">=", 1))
+		oldLogs, err := podLogs(operatorNamespace, old.Name, "manager", false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8s.Delete(ctx, &old)).To(Succeed())
+		deleted := time.Now()
+		fmt.Fprintf(GinkgoWriter, "restart: manager pod %s deleted %s after the PolicyProbe's creation, %d probe pods seen\n",
+			old.Name, deleted.Sub(start).Round(10*time.Millisecond), pods.count())
+
+		rep := waitForFinishedReport(restarted.Name+"-probe-g1", 4*time.Minute)
+		figures.add("PolicyProbe run with a manager restart: manager pod deleted to finished report", time.Since(deleted))
+		res := rep.Status.Probes
+		Expect(res).NotTo(BeNil())
+		Expect(rep.Status.Phase).To(Equal(securityv1alpha1.ReportComplete), "report %s: %+v\n%s", rep.Name, rep.Status.Analyzers, inconclusive(res))
+		Expect(reportNamesOfProbe(restarted.Name)).To(Equal([]string{rep.Name}))
+		expectNoProbePods(restarted.Name)
+		Expect(pods.duplicates()).To(BeEmpty(), "no probe pod name was created twice")
+		for _, t := range res.TemporaryNamespaces {
+			Eventually(func() bool {
+				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: t.Name}, &corev1.Namespace{}))
+			}).
+				WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(BeTrue(), "temporary namespace %s deleted", t.Name)
+		}
+		figures.addText("PolicyProbe run with a manager restart: cases, probe pods created", fmt.Sprintf("%d, %d", res.Counts.Total, pods.count()))
+		expectNoRBACDenial(old.Name, oldLogs)
+	})
 })

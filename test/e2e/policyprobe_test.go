@@ -513,6 +513,24 @@ func (w *probePodWatcher) count() int {
 	return len(w.seen)
 }
 
+// duplicates lists the pod names that more than one pod had.
+func (w *probePodWatcher) duplicates() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	uids := map[string]int{}
+	for _, p := range w.seen {
+		uids[p.Namespace+"/"+p.Name]++
+	}
+	out := []string{}
+	for name, n := range uids {
+		if n > 1 {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func (w *probePodWatcher) live() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
