@@ -109,12 +109,7 @@ var _ = Describe("The CIS benchmark of a SecurityScan", Ordered, func() {
 	})
 
 	It("completes a run across a manager restart with never more than one Job per node, and leaves nothing behind", func() {
-		Eventually(func(g Gomega) {
-			pods := managerPods()
-			g.Expect(pods).To(HaveLen(1))
-			g.Expect(podReady(&pods[0])).To(BeTrue())
-		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		old := managerPods()[0]
+		old := readyManager("")
 
 		scan := benchmarkScan("e2e-benchmark-restart")
 		report := scan.Name + "-g1"
@@ -136,12 +131,7 @@ var _ = Describe("The CIS benchmark of a SecurityScan", Ordered, func() {
 		fmt.Fprintf(GinkgoWriter, "restart: manager pod %s deleted %s after the scan's creation; the Job was %s by the last event seen\n",
 			old.Name, deleted.Sub(start).Round(10*time.Millisecond), jobState)
 
-		Eventually(func(g Gomega) {
-			pods := managerPods()
-			g.Expect(pods).To(HaveLen(1))
-			g.Expect(pods[0].UID).NotTo(Equal(old.UID))
-			g.Expect(podReady(&pods[0])).To(BeTrue())
-		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		readyManager(old.UID)
 
 		rep := waitForFinishedReport(report, 4*time.Minute)
 		figures.add("benchmark run with a manager restart: manager pod deleted to finished report", time.Since(deleted))

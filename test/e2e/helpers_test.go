@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -141,6 +142,21 @@ func managerPods() []corev1.Pod {
 		return nil
 	}
 	return pods.Items
+}
+
+// readyManager waits until the manager runs as one ready pod other than
+// the one of UID not ("" for any), and returns it.
+func readyManager(not types.UID) corev1.Pod {
+	GinkgoHelper()
+	var pod corev1.Pod
+	Eventually(func(g Gomega) {
+		pods := managerPods()
+		g.Expect(pods).To(HaveLen(1))
+		g.Expect(pods[0].UID).NotTo(Equal(not))
+		g.Expect(podReady(&pods[0])).To(BeTrue())
+		pod = pods[0]
+	}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+	return pod
 }
 
 func podReady(pod *corev1.Pod) bool {

@@ -114,22 +114,14 @@ var _ = Describe("A PolicyProbe with mTLS probes and temporary namespaces", Orde
 
 		finished := time.Now()
 		for _, name := range names {
-			Eventually(func() bool {
-				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}))
-			}).
-				WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(BeTrue(), "temporary namespace %s deleted", name)
+			expectNamespaceGone(name)
 		}
 		figures.add(fmt.Sprintf("PolicyProbe with mTLS probes and temporary namespaces (%d cases): creation to Complete report", res.Counts.Total), elapsed)
 		figures.add("PolicyProbe report finished to its temporary namespaces gone", time.Since(finished))
 	})
 
 	It("finishes a run across a manager restart without creating any probe pod twice", func() {
-		Eventually(func(g Gomega) {
-			pods := managerPods()
-			g.Expect(pods).To(HaveLen(1))
-			g.Expect(podReady(&pods[0])).To(BeTrue())
-		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
-		old := managerPods()[0]
+		old := readyManager("")
 		restarted := pp.DeepCopy()
 		restarted.ObjectMeta = metav1.ObjectMeta{Namespace: operatorNamespace, Name: probeName + "-restart"}
 		pods := watchProbePods(restarted.Name)
@@ -155,12 +147,19 @@ var _ = Describe("A PolicyProbe with mTLS probes and temporary namespaces", Orde
 		expectNoProbePods(restarted.Name)
 		Expect(pods.duplicates()).To(BeEmpty(), "no probe pod name was created twice")
 		for _, t := range res.TemporaryNamespaces {
-			Eventually(func() bool {
-				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: t.Name}, &corev1.Namespace{}))
-			}).
-				WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(BeTrue(), "temporary namespace %s deleted", t.Name)
+			expectNamespaceGone(t.Name)
 		}
 		figures.addText("PolicyProbe run with a manager restart: cases, probe pods created", fmt.Sprintf("%d, %d", res.Counts.Total, pods.count()))
 		expectNoRBACDenial(old.Name, oldLogs)
 	})
 })
+
+// expectNamespaceGone waits until the namespace controller has deleted a
+// temporary namespace.
+func expectNamespaceGone(name string) {
+	GinkgoHelper()
+	Eventually(func() bool {
+		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}))
+	}).
+		WithTimeout(2*time.Minute).WithPolling(500*time.Millisecond).Should(BeTrue(), "temporary namespace %s deleted", name)
+}

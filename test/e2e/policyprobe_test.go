@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -110,11 +109,7 @@ var _ = Describe("A PolicyProbe against real workloads and NetworkPolicies", Ord
 		managerImage = dep.Spec.Template.Spec.Containers[0].Image
 		// The probe pods' image is read from the manager's own pod, not a
 		// built-in default that happens to be the same here.
-		managers := &corev1.PodList{}
-		Expect(k8s.List(ctx, managers, client.InNamespace(operatorNamespace), client.MatchingLabels(dep.Spec.Selector.MatchLabels))).To(Succeed())
-		i := slices.IndexFunc(managers.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning })
-		Expect(i).To(BeNumerically(">=", 0), "a running manager pod")
-		manager := managers.Items[i].Name
+		manager := readyManager("").Name
 		logs, err := podLogs(operatorNamespace, manager, "manager", false)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(logs).To(MatchRegexp(`Probe pods' default image.*"from": ?"pod %s/%s"`, operatorNamespace, manager))

@@ -97,12 +97,7 @@ var _ = Describe("A SecurityScan in the operator's namespace", Ordered, func() {
 		Expect(scan.Generation).To(Equal(int64(2)))
 		Expect(k8s.Delete(ctx, &old)).To(Succeed())
 
-		Eventually(func(g Gomega) {
-			pods := managerPods()
-			g.Expect(pods).To(HaveLen(1))
-			g.Expect(pods[0].UID).NotTo(Equal(old.UID))
-			g.Expect(podReady(&pods[0])).To(BeTrue())
-		}).WithTimeout(2 * time.Minute).WithPolling(500 * time.Millisecond).Should(Succeed())
+		readyManager(old.UID)
 		figures.add("manager pod deleted to replacement Ready", time.Since(start))
 
 		report := waitForReport(scan.Name+"-g2", 2*time.Minute)
