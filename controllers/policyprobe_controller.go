@@ -19,7 +19,6 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -254,27 +253,12 @@ func (r *PolicyProbeReconciler) startRun(ctx context.Context, pp *securityv1alph
 			Trigger: trigger,
 		},
 	}
-	if slot != nil {
-		rep.Spec.ScheduledTime = &metav1.Time{Time: *slot}
-	}
-	if err := controllerutil.SetControllerReference(pp, rep, r.Scheme); err != nil {
+	created, err := createRunReport(ctx, r.Client, r.APIReader, r.Scheme, pp, rep, slot, r.Clock.Now())
+	if err != nil {
 		return nil, err
 	}
-	if err := r.Create(ctx, rep); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating ScanReport %s: %w", rep.Name, err)
-		}
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rep), rep); err != nil {
-			return nil, fmt.Errorf("getting ScanReport %s: %w", rep.Name, err)
-		}
-		if !metav1.IsControlledBy(rep, pp) {
-			return nil, fmt.Errorf("ScanReport %s exists and belongs to another object; waiting for it to be deleted", rep.Name)
-		}
+	if !created {
 		return rep, nil
-	}
-	rep.Status = securityv1alpha1.ScanReportStatus{Phase: securityv1alpha1.ReportRunning, StartTime: &metav1.Time{Time: r.Clock.Now()}}
-	if err := r.Status().Update(ctx, rep); err != nil {
-		return nil, fmt.Errorf("marking ScanReport %s running: %w", rep.Name, err)
 	}
 	log.FromContext(ctx).Info("Run started", "report", rep.Name, "trigger", trigger)
 	r.Recorder.Eventf(pp, rep, "Normal", EventRunStarted, "Probe", "Run started (%s), report %s", trigger, rep.Name)

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
@@ -53,4 +56,36 @@ func pruneReports(ctx context.Context, c client.Writer, reports []securityv1alph
 		log.FromContext(ctx).V(1).Info("Deleted old report", "report", rep.Name)
 	}
 	return nil
+}
+
+// createRunReport creates rep, the report of a new run of owner, controlled
+// by it, and marks it Running at now; slot is the schedule slot of a
+// scheduled run. Report names are deterministic: when rep exists already,
+// the run was started before (by an operator that restarted since), and
+// rep is filled from reader with created false, unless another object
+// controls it.
+func createRunReport(ctx context.Context, c client.Client, reader client.Reader, scheme *runtime.Scheme, owner client.Object, rep *securityv1alpha1.ScanReport, slot *time.Time, now time.Time) (created bool, err error) {
+	if slot != nil {
+		rep.Spec.ScheduledTime = &metav1.Time{Time: *slot}
+	}
+	if err := controllerutil.SetControllerReference(owner, rep, scheme); err != nil {
+		return false, err
+	}
+	if err := c.Create(ctx, rep); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return false, fmt.Errorf("creating ScanReport %s: %w", rep.Name, err)
+		}
+		if err := reader.Get(ctx, client.ObjectKeyFromObject(rep), rep); err != nil {
+			return false, fmt.Errorf("getting ScanReport %s: %w", rep.Name, err)
+		}
+		if !metav1.IsControlledBy(rep, owner) {
+			return false, fmt.Errorf("ScanReport %s exists and belongs to another object; waiting for it to be deleted", rep.Name)
+		}
+		return false, nil
+	}
+	rep.Status = securityv1alpha1.ScanReportStatus{Phase: securityv1alpha1.ReportRunning, StartTime: &metav1.Time{Time: now}}
+	if err := c.Status().Update(ctx, rep); err != nil {
+		return false, fmt.Errorf("marking ScanReport %s running: %w", rep.Name, err)
+	}
+	return true, nil
 }

@@ -119,10 +119,24 @@ func (st *scanState) requeue(o runOwner) ctrl.Result {
 // setStatus writes everything the status says, from the state alone.
 func (st *scanState) setStatus(sc *securityv1alpha1.SecurityScan) {
 	s := &sc.Status
-	s.ObservedGeneration = sc.Generation
+	st.setRunStatus(&s.RunStatus, scanOwner(sc), "SecurityScan", sc.Namespace)
+	if st.finished != nil {
+		s.Namespaces = st.finished.Status.Namespaces
+	}
+	s.Benchmark = benchmarkProgress(st.active)
+	if st.active == nil {
+		s.Benchmark = benchmarkProgress(st.finished)
+	}
+}
+
+// setRunStatus writes what a SecurityScan's and a PolicyProbe's status
+// say alike of their runs, from the state alone (their reports): the kind
+// and namespace of the owner word its conditions.
+func (st *scanState) setRunStatus(s *securityv1alpha1.RunStatus, owner runOwner, kind, namespace string) {
+	s.ObservedGeneration = owner.generation
 	s.LastRunGeneration = st.ranGen
 	s.LastScheduleTime = timePtr(st.lastSlot)
-	s.NextRunTime = timePtr(st.nextRun(scanOwner(sc)))
+	s.NextRunTime = timePtr(st.nextRun(owner))
 	s.LatestReport, s.ActiveReport, s.LastRunTime = "", "", nil
 	if st.latest != nil {
 		s.LatestReport = st.latest.Name
@@ -137,17 +151,14 @@ func (st *scanState) setStatus(sc *securityv1alpha1.SecurityScan) {
 	if st.success != nil {
 		s.LastSuccessfulRunTime = st.success.Status.CompletionTime
 	}
-	if st.finished != nil {
-		s.Namespaces = st.finished.Status.Namespaces
+	noun, plural := "scan", "scans"
+	if kind == "PolicyProbe" {
+		noun, plural = "probe", "probes"
 	}
-	s.Benchmark = benchmarkProgress(st.active)
-	if st.active == nil {
-		s.Benchmark = benchmarkProgress(st.finished)
-	}
-	meta.SetStatusCondition(&s.Conditions, st.readyCondition(sc.Generation))
-	meta.SetStatusCondition(&s.Conditions, st.scanningCondition(sc.Generation, sc.Spec.Suspend, "scan"))
-	meta.SetStatusCondition(&s.Conditions, st.degradedCondition(sc.Generation))
-	setScopeCondition(&s.Conditions, "SecurityScan", "scans", sc.Namespace, sc.Generation, st.narrowed)
+	meta.SetStatusCondition(&s.Conditions, st.readyCondition(owner.generation))
+	meta.SetStatusCondition(&s.Conditions, st.scanningCondition(owner.generation, owner.suspend, noun))
+	meta.SetStatusCondition(&s.Conditions, st.degradedCondition(owner.generation))
+	setScopeCondition(&s.Conditions, kind, plural, namespace, owner.generation, st.narrowed)
 }
 
 func (st *scanState) readyCondition(generation int64) metav1.Condition {

@@ -217,3 +217,49 @@ const (
 	ProtocolUDP  Protocol = "UDP"
 	ProtocolSCTP Protocol = "SCTP"
 )
+
+// RunStatus is what the status of a SecurityScan and of a PolicyProbe say
+// of their runs, each run a ScanReport.
+type RunStatus struct {
+	// conditions: Ready, Scanning, Degraded, ScopeRestricted.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// lastRunGeneration is the spec generation the last run was started
+	// for (runs for schedule slots and, for a PolicyProbe, policy changes
+	// do not count).
+	// +optional
+	LastRunGeneration int64 `json:"lastRunGeneration,omitempty"`
+
+	// lastScheduleTime is the latest schedule slot a run was started for.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+
+	// lastRunTime is when the last run started.
+	// +optional
+	LastRunTime *metav1.Time `json:"lastRunTime,omitempty"`
+
+	// lastSuccessfulRunTime is when the latest run that did not fail
+	// finished.
+	// +optional
+	LastSuccessfulRunTime *metav1.Time `json:"lastSuccessfulRunTime,omitempty"`
+
+	// nextRunTime is the next schedule slot, when there is a schedule.
+	// +optional
+	NextRunTime *metav1.Time `json:"nextRunTime,omitempty"`
+
+	// latestReport is the name of the newest ScanReport.
+	// +optional
+	LatestReport string `json:"latestReport,omitempty"`
+
+	// activeReport is the name of the ScanReport of the run in progress.
+	// +optional
+	ActiveReport string `json:"activeReport,omitempty"`
+}

@@ -180,38 +180,8 @@ type PolicyProbeSpec struct {
 
 // PolicyProbeStatus is the observed state of a PolicyProbe.
 type PolicyProbeStatus struct {
-	// conditions: Ready, Scanning, Degraded, ScopeRestricted.
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// observedGeneration is the spec generation this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// lastRunTime is when the last run started.
-	// +optional
-	LastRunTime *metav1.Time `json:"lastRunTime,omitempty"`
-	// nextRunTime is the next schedule slot.
-	// +optional
-	NextRunTime *metav1.Time `json:"nextRunTime,omitempty"`
-	// latestReport is the newest report's name.
-	// +optional
-	LatestReport string `json:"latestReport,omitempty"`
-	// activeReport is the report of the run in progress.
-	// +optional
-	ActiveReport string `json:"activeReport,omitempty"`
-	// lastRunGeneration is the spec generation the last run was started
-	// for (runs for schedule slots and policy changes do not count).
-	// +optional
-	LastRunGeneration int64 `json:"lastRunGeneration,omitempty"`
-	// lastScheduleTime is the latest schedule slot a run was started for.
-	// +optional
-	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
-	// lastSuccessfulRunTime is when the latest run that did not fail
-	// finished.
-	// +optional
-	LastSuccessfulRunTime *metav1.Time `json:"lastSuccessfulRunTime,omitempty"`
+	RunStatus `json:",inline"`
+
 	// policyChange records, with rerunOnChange, NetworkPolicies or namespace
 	// labels in scope that changed since the latest run was planned: a run
 	// starts once they have not changed for a while (debounce).

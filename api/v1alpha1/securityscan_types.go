@@ -143,44 +143,7 @@ type SecurityScanSpec struct {
 
 // SecurityScanStatus is the observed state of a SecurityScan.
 type SecurityScanStatus struct {
-	// conditions: Ready, Scanning, Degraded, ScopeRestricted.
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=16
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-
-	// observedGeneration is the spec generation this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// lastRunGeneration is the spec generation of the last run started.
-	// +optional
-	LastRunGeneration int64 `json:"lastRunGeneration,omitempty"`
-
-	// lastScheduleTime is the schedule slot of the last scheduled run.
-	// +optional
-	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
-
-	// lastRunTime is when the last run started.
-	// +optional
-	LastRunTime *metav1.Time `json:"lastRunTime,omitempty"`
-
-	// lastSuccessfulRunTime is when the last run that succeeded finished.
-	// +optional
-	LastSuccessfulRunTime *metav1.Time `json:"lastSuccessfulRunTime,omitempty"`
-
-	// nextRunTime is the next schedule slot, when there is a schedule.
-	// +optional
-	NextRunTime *metav1.Time `json:"nextRunTime,omitempty"`
-
-	// latestReport is the name of the newest ScanReport of this scan.
-	// +optional
-	LatestReport string `json:"latestReport,omitempty"`
-
-	// activeReport is the name of the ScanReport of the run in progress.
-	// +optional
-	ActiveReport string `json:"activeReport,omitempty"`
+	RunStatus `json:",inline"`
 
 	// namespaces is the number of namespaces in scope at the last run.
 	// +optional
