@@ -50,6 +50,11 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 	probeLabels := r.runOf(pp, rep, time.Time{}).Labels()
 	in := probepods.PlanInput{Report: rep.Name}
 	allowTemporary, own := r.mayCreateNamespaces(pp), temporaryNamespaceLabels(pp)
+	if note, err := r.clusterPolicyNote(ctx); err != nil {
+		return err
+	} else if note != "" {
+		in.Notes = append(in.Notes, note)
+	}
 	if pp.Spec.AllowTemporaryNamespaces && !allowTemporary {
 		in.Notes = append(in.Notes, fmt.Sprintf("spec.allowTemporaryNamespaces is ignored: only PolicyProbes in the operator's namespace (%s) may create namespaces", r.OperatorNamespace))
 	}

@@ -14,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -679,5 +681,34 @@ var _ = Describe("PolicyProbe temporary namespaces", func() {
 		Expect(rep.Status.Probes.Notes).To(ContainElement(ContainSubstring("allowTemporaryNamespaces is ignored")))
 		Expect(caseNamed(rep, "from-missing").Reason).To(HavePrefix("OutOfScope"))
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: missing}, &corev1.Namespace{}))).To(BeTrue())
+	})
+})
+
+var _ = Describe("PolicyProbe and AdminNetworkPolicies", func() {
+	It("notes that AdminNetworkPolicies exist and are not evaluated", func() {
+		schema := &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr.To(true)}}
+		crd := &apiextensionsv1.CustomResourceDefinition{
+			ObjectMeta: metav1.ObjectMeta{Name: "adminnetworkpolicies.policy.networking.k8s.io",
+				// As network-policy-api's own CRDs carry it (a k8s.io group).
+				Annotations: map[string]string{"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/network-policy-api/pull/30"}},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+				Group: "policy.networking.k8s.io", Scope: apiextensionsv1.ClusterScoped,
+				Names:    apiextensionsv1.CustomResourceDefinitionNames{Plural: "adminnetworkpolicies", Singular: "adminnetworkpolicy", Kind: "AdminNetworkPolicy", ListKind: "AdminNetworkPolicyList"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true, Schema: schema}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, crd)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, crd))).To(Succeed()) })
+		anp := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+			"metadata": map[string]any{"name": "cluster-wide"},
+			"spec":     map[string]any{"priority": int64(10), "subject": map[string]any{"namespaces": map[string]any{}}},
+		}}
+		Eventually(func() error { return k8sClient.Create(ctx, anp) }).Should(Succeed())
+
+		a, b := probeScenario("pp-anp")
+		pp := newProbe(operatorNamespace, "anp", []string{a, b}, nil)
+		rep := runProbeToEnd(pp, "anp-probe-g1")
+		Expect(rep.Status.Probes.Notes).To(ContainElement(HavePrefix("AdminNetworkPolicy objects exist")))
 	})
 })
