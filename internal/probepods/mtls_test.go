@@ -1,6 +1,7 @@
 package probepods
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,33 @@ func TestJudgeMTLS(t *testing.T) {
 				t.Errorf("findings %+v, want one %s %s about Deployment shop/web", fs, tc.severity, tc.finding)
 			}
 		})
+	}
+}
+
+// BenchmarkMTLSCases plans the mTLS cases of 10 mesh namespaces holding
+// 5,000 pods of 1,000 Deployments, with a workload policy per Deployment.
+func BenchmarkMTLSCases(b *testing.B) {
+	var cl Cluster
+	var policies []mtls.PeerAuthentication
+	var names []string
+	for n := range 10 {
+		ns := fmt.Sprintf("mesh-%d", n)
+		names = append(names, ns)
+		cl.Namespaces = append(cl.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"istio-injection": "enabled"}}})
+		policies = append(policies, peerAuth(ns, "default", mtls.ModeStrict, nil, nil))
+		for d := range 100 {
+			app := fmt.Sprintf("app-%d", d)
+			policies = append(policies, peerAuth(ns, app, mtls.ModeUnset, map[string]string{"app": app}, map[uint32]mtls.Mode{9090: mtls.ModePermissive}))
+			for p := range 5 {
+				cl.Pods = append(cl.Pods, meshPod(ns, app, fmt.Sprintf("%s-%d", app, p), fmt.Sprintf("10.%d.%d.%d", n, d, p), true, p > 0, 8080, 9090))
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		plan := MTLSCases(MTLSInput{Namespaces: names, Cluster: cl, Installed: true, Policies: policies, MaxWorkloads: 200})
+		if len(plan.Cases) != 400 || plan.Omitted != 800 {
+			b.Fatalf("%d cases, %d omitted; want 400 and 800", len(plan.Cases), plan.Omitted)
+		}
 	}
 }
