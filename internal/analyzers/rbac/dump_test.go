@@ -1,54 +1,28 @@
 package rbac
 
 import (
-	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/palisade-sec/palisade/internal/manifest"
+	"github.com/palisade-sec/palisade/internal/manifest/manifesttest"
 )
 
 // TestDump analyzes a `kubectl get -A -o yaml` dump decoded by the CLI's
 // reader, with TypeMeta cleared as typed list calls leave it.
 func TestDump(t *testing.T) {
-	f, err := os.Open("testdata/dump.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	objs, bad, err := manifest.Read(f, "dump.yaml")
-	if err != nil || len(bad) > 0 {
-		t.Fatalf("reading dump: %v %v", err, bad)
-	}
-	var in Input
-	var pods []corev1.Pod
-	for _, o := range objs {
-		o.Obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
-		switch x := o.Obj.(type) {
-		case *rbacv1.Role:
-			in.Roles = append(in.Roles, *x)
-		case *rbacv1.ClusterRole:
-			in.ClusterRoles = append(in.ClusterRoles, *x)
-		case *rbacv1.RoleBinding:
-			in.RoleBindings = append(in.RoleBindings, *x)
-		case *rbacv1.ClusterRoleBinding:
-			in.ClusterRoleBindings = append(in.ClusterRoleBindings, *x)
-		case *corev1.ServiceAccount:
-			in.ServiceAccounts = append(in.ServiceAccounts, *x)
-		case *corev1.Pod:
-			pods = append(pods, *x)
-		default:
-			t.Fatalf("unexpected %T", o.Obj)
-		}
-	}
-	a := mustNew(t, in, Options{})
+	d := manifesttest.ReadDump(t, "testdata/dump.yaml")
+	d.RequireKinds(t, "ClusterRole", "ClusterRoleBinding", "Pod", "Role", "RoleBinding", "ServiceAccount")
+	a := mustNew(t, Input{
+		Roles:               d.Roles,
+		ClusterRoles:        d.ClusterRoles,
+		RoleBindings:        d.RoleBindings,
+		ClusterRoleBindings: d.ClusterRoleBindings,
+		ServiceAccounts:     d.ServiceAccounts,
+	}, Options{})
 	got := a.Findings()
-	for i := range pods {
-		got = append(got, a.Pod(&pods[i])...)
+	for i := range d.Pods {
+		got = append(got, a.Pod(&d.Pods[i])...)
 	}
 	want := []string{
 		"rbac.exec-pods High ClusterRole /ops",

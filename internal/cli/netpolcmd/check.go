@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/palisade-sec/palisade/internal/cli/cliflag"
 	"github.com/palisade-sec/palisade/internal/netpol"
 )
 
@@ -23,14 +24,14 @@ func runCheck(ctx context.Context, args []string, e *env) error {
 	var c common
 	var from, to, protocol, family string
 	var port int32
-	fs := newFlagSet("check", checkSynopsis, e)
+	fs := cliflag.NewFlagSet("check", "palisade netpol "+checkSynopsis, e.stdout)
 	c.register(fs)
 	fs.StringVar(&from, "from", "", "source: namespace/pod or IP address")
 	fs.StringVar(&to, "to", "", "destination: namespace/pod or IP address")
 	fs.Int32Var(&port, "port", 0, "destination port")
 	fs.StringVar(&protocol, "protocol", "TCP", "TCP, UDP or SCTP")
 	fs.StringVar(&family, "ip-family", "", "IPv4 or IPv6 (default: that of an IP given, else of the destination pod's primary IP)")
-	if err := parse(fs, args); err != nil {
+	if err := cliflag.Parse(fs, args); err != nil {
 		return err
 	}
 	q, err := query(from, to, port, protocol, family)

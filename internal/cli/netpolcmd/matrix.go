@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/palisade-sec/palisade/internal/cli/cliflag"
 	"github.com/palisade-sec/palisade/internal/netpol"
 )
 
@@ -21,12 +22,12 @@ func runMatrix(ctx context.Context, args []string, e *env) error {
 	var c common
 	var ports []int32
 	var protocols, namespaces []string
-	fs := newFlagSet("matrix", matrixSynopsis, e)
+	fs := cliflag.NewFlagSet("matrix", "palisade netpol "+matrixSynopsis, e.stdout)
 	c.register(fs)
 	fs.Int32SliceVar(&ports, "ports", []int32{80, 81}, "destination ports")
 	fs.StringSliceVar(&protocols, "protocols", []string{"TCP"}, "protocols: TCP, UDP, SCTP")
 	fs.StringSliceVarP(&namespaces, "namespace", "n", nil, "only pods of these namespaces (repeatable; default all)")
-	if err := parse(fs, args); err != nil {
+	if err := cliflag.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := c.check(); err != nil {

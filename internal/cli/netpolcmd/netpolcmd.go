@@ -94,32 +94,6 @@ func (c *common) check() error {
 	return nil
 }
 
-// newFlagSet returns a flag set that prints its usage to stdout on -h and
-// leaves error reporting to Run.
-func newFlagSet(name, synopsis string, e *env) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stdout, "Usage: palisade netpol %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
-	}
-	return fs
-}
-
-// parse parses args, printing usage on -h.
-func parse(fs *pflag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, pflag.ErrHelp):
-		fs.Usage()
-		return err
-	case err != nil:
-		return err
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
-}
-
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

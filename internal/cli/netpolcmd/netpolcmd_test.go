@@ -277,7 +277,7 @@ func TestBadInput(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"help"}, {"matrix", "--help"}} {
 		code, out, errOut := run(t, "", args...)
-		if code != 0 || !strings.HasPrefix(out, "Usage: palisade netpol") || errOut != "" {
+		if code != 0 || !strings.HasPrefix(out, "Usage: palisade netpol") || strings.Count(out, "Usage:") != 1 || errOut != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/palisade-sec/palisade/internal/cli/cliflag"
 	"github.com/palisade-sec/palisade/internal/probe"
 )
 
@@ -61,38 +62,12 @@ func Run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	return 0
 }
 
-// newFlagSet returns a flag set that prints its usage to stdout on -h and
-// leaves error reporting to Run.
-func newFlagSet(name, synopsis string, stdout io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: palisade probe %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
-	}
-	return fs
-}
-
-// parse parses args, printing usage on -h.
-func parse(fs *pflag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, pflag.ErrHelp):
-		fs.Usage()
-		return err
-	case err != nil:
-		return err
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
-}
-
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve --ports 80/TCP,81/UDP [--health-port 9999]", stdout)
+	fs := cliflag.NewFlagSet("serve", "palisade probe serve --ports 80/TCP,81/UDP [--health-port 9999]", stdout)
 	ports := fs.String("ports", "", "ports to serve, comma-separated PORT[/TCP|/UDP] (required)")
 	health := fs.Int32("health-port", 9999, "TCP port of the /started (200 once listening) and /ready (always 503) endpoints")
 	host := fs.String("host", "", "address to listen on (default: every address)")
-	if err := parse(fs, args); err != nil {
+	if err := cliflag.Parse(fs, args); err != nil {
 		return err
 	}
 	specs, err := probe.ParsePorts(*ports)
@@ -106,14 +81,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("connect", "connect --targets LIST|@FILE [--timeout 3s] [--termination-log PATH]", stdout)
+	fs := cliflag.NewFlagSet("connect", "palisade probe connect --targets LIST|@FILE [--timeout 3s] [--termination-log PATH]", stdout)
 	list := fs.String("targets", "", "targets, comma- or newline-separated ID=KIND://HOST:PORT with KIND tcp, udp or http; @FILE reads them from FILE (required)")
 	timeout := fs.Duration("timeout", probe.DefaultAttemptTimeout, "bound on one attempt")
 	workers := fs.Int("workers", probe.DefaultWorkers, "attempts at once")
 	settle := fs.Duration("settle", probe.DefaultSettle, "wait before the first attempt, so that the NetworkPolicy enforcer has programmed this new pod's rules (negative: none)")
 	attempts := fs.Int("attempts", probe.DefaultMaxAttempts, "attempts per target at most: each target is tried until two attempts in a row agree")
 	termLog := fs.String("termination-log", "/dev/termination-log", "file to write the outcomes to (empty: none)")
-	if err := parse(fs, args); err != nil {
+	if err := cliflag.Parse(fs, args); err != nil {
 		return err
 	}
 	targets, err := readTargets(*list)

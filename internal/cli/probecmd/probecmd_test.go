@@ -9,34 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/palisade-sec/palisade/internal/cli/clitest"
 	"github.com/palisade-sec/palisade/internal/cli/probecmd"
 	"github.com/palisade-sec/palisade/internal/probe"
 )
-
-// syncBuffer is a buffer safe to write from the command and read from the
-// test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // freePort returns a loopback TCP port nothing listens on (and, very
 // likely, a UDP one).
@@ -56,7 +37,7 @@ func freePort(t *testing.T) int {
 func TestServeThenConnect(t *testing.T) {
 	port, health, closed := freePort(t), freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var serveErr syncBuffer
+	var serveErr clitest.SyncBuffer
 	served := make(chan int, 1)
 	go func() {
 		served <- probecmd.Run(ctx, []string{"serve", "--host", "127.0.0.1",
@@ -176,6 +157,9 @@ func TestRunErrors(t *testing.T) {
 			}
 			if !strings.Contains(stdout.String(), tc.wantOut) {
 				t.Errorf("stdout %q does not contain %q", stdout.String(), tc.wantOut)
+			}
+			if n := strings.Count(stdout.String(), "Usage:"); n > 1 {
+				t.Errorf("stdout has the usage %d times:\n%s", n, stdout.String())
 			}
 		})
 	}

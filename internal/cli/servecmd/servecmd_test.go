@@ -17,26 +17,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/palisade-sec/palisade/internal/cli/clitest"
 	"github.com/palisade-sec/palisade/internal/cli/scancmd"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func testConfig() config {
 	return config{maxBodyBytes: 2 << 20, shutdownTimeout: 5 * time.Second}
@@ -51,7 +34,7 @@ func start(t *testing.T, cfg config) (url string, stop func() error) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &clitest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, ln, cfg, log.New(logs, "", 0)) }()
 	var once sync.Once
@@ -360,7 +343,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestRecoverer(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &clitest.SyncBuffer{}
 	h := recoverer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), log.New(logs, "", 0))
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
