@@ -23,6 +23,7 @@ import (
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/analyzers/mtls"
+	"github.com/palisade-sec/palisade/internal/clusterpolicy"
 	"github.com/palisade-sec/palisade/internal/kube"
 	"github.com/palisade-sec/palisade/internal/netpol"
 	"github.com/palisade-sec/palisade/internal/netpol/cases"
@@ -50,16 +51,14 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 	probeLabels := r.runOf(pp, rep, time.Time{}).Labels()
 	in := probepods.PlanInput{Report: rep.Name}
 	allowTemporary, own := r.mayCreateNamespaces(pp), temporaryNamespaceLabels(pp)
-	if note, err := r.clusterPolicyNote(ctx); err != nil {
-		return err
-	} else if note != "" {
+	if note := clusterPolicyNote(cl.ClusterPolicies); note != "" {
 		in.Notes = append(in.Notes, note)
 	}
 	if pp.Spec.AllowTemporaryNamespaces && !allowTemporary {
 		in.Notes = append(in.Notes, fmt.Sprintf("spec.allowTemporaryNamespaces is ignored: only PolicyProbes in the operator's namespace (%s) may create namespaces", r.OperatorNamespace))
 	}
 	if ptrOr(pp.Spec.Generate.Enabled, true) {
-		eng, err := netpol.New(cl.Namespaces, cl.Pods, cl.Policies)
+		eng, err := netpol.NewWithClusterPolicies(cl.Namespaces, cl.Pods, cl.Policies, cl.ClusterPolicies)
 		if err == nil {
 			in.Generated, err = cases.Generate(eng, cases.Options{Namespaces: cl.Namespaces, MaxCases: int(ptrOr(pp.Spec.Generate.MaxCases, cases.DefaultMaxCases)),
 				ProbeLabels: probeLabels, TemporaryNamespaces: allowTemporary, TemporaryNamespaceLabels: own})
@@ -179,6 +178,9 @@ func (r *PolicyProbeReconciler) readCluster(ctx context.Context, sp scope.Scope)
 	})
 	if err != nil {
 		return cl, fmt.Errorf("reading the NetworkPolicies in scope: %w", err)
+	}
+	if cl.ClusterPolicies, err = clusterpolicy.Read(ctx, r.APIReader); err != nil {
+		return cl, fmt.Errorf("reading the cluster-wide network policies: %w", err)
 	}
 	return cl, nil
 }

@@ -685,7 +685,7 @@ var _ = Describe("PolicyProbe temporary namespaces", func() {
 })
 
 var _ = Describe("PolicyProbe and AdminNetworkPolicies", func() {
-	It("notes that AdminNetworkPolicies exist and are not evaluated", func() {
+	It("expects what an AdminNetworkPolicy decides over the NetworkPolicies", func() {
 		schema := &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptr.To(true)}}
 		crd := &apiextensionsv1.CustomResourceDefinition{
 			ObjectMeta: metav1.ObjectMeta{Name: "adminnetworkpolicies.policy.networking.k8s.io",
@@ -699,16 +699,30 @@ var _ = Describe("PolicyProbe and AdminNetworkPolicies", func() {
 		}
 		Expect(k8sClient.Create(ctx, crd)).To(Succeed())
 		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, crd))).To(Succeed()) })
+		a, b := probeScenario("pp-anp")
+		// An admin Deny of everything into a's web pods on 8080, over
+		// the NetworkPolicy web-from-b that allows b there.
 		anp := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
-			"metadata": map[string]any{"name": "cluster-wide"},
-			"spec":     map[string]any{"priority": int64(10), "subject": map[string]any{"namespaces": map[string]any{}}},
+			"metadata": map[string]any{"name": "deny-web-" + a},
+			"spec": map[string]any{"priority": int64(10),
+				"subject": map[string]any{"pods": map[string]any{
+					"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": a}},
+					"podSelector":       map[string]any{"matchLabels": map[string]any{"app": "web"}}}},
+				"ingress": []any{map[string]any{"name": "no-web", "action": "Deny",
+					"from":  []any{map[string]any{"namespaces": map[string]any{}}},
+					"ports": []any{map[string]any{"portNumber": map[string]any{"protocol": "TCP", "port": int64(8080)}}}}},
+			},
 		}}
 		Eventually(func() error { return k8sClient.Create(ctx, anp) }).Should(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, anp))).To(Succeed()) })
 
-		a, b := probeScenario("pp-anp")
 		pp := newProbe(operatorNamespace, "anp", []string{a, b}, nil)
 		rep := runProbeToEnd(pp, "anp-probe-g1")
-		Expect(rep.Status.Probes.Notes).To(ContainElement(HavePrefix("AdminNetworkPolicy objects exist")))
+		Expect(rep.Status.Probes.Notes).To(ContainElement(HavePrefix("Expectations account for 1 AdminNetworkPolicy")))
+		// The connection web-from-b allows is expected Deny, and the CNI
+		// (which enforces what the engine says) blocks it: a match.
+		Expect(caseLines(rep)).To(ContainElement(fmt.Sprintf("Generated %s/{} -> %s/{app=web} 8080/TCP Deny: Match", b, a)), strings.Join(caseLines(rep), "\n"))
+		Expect(rep.Status.Probes.Counts.Match).To(Equal(rep.Status.Probes.Counts.Total))
 	})
 })

@@ -1,11 +1,15 @@
 // Package netpol computes what Kubernetes NetworkPolicies (networking.k8s.io/v1)
-// say about a connection, offline, from Namespaces, Pods and NetworkPolicies.
+// and the cluster-wide policies of sigs.k8s.io/network-policy-api
+// (policy.networking.k8s.io) say about a connection, offline, from
+// Namespaces, Pods and policies.
 //
-// An [Engine] is built once with [New], which applies the API server's
-// defaulting to the policies, rejects what the API server's validation would
-// reject, and compiles every selector against the pods. [Engine.Check] then
-// answers one [Query] with a [Verdict] that explains itself, and
-// [Engine.Matrix] fills a truth table of every pod pair.
+// An [Engine] is built once with [New] (NetworkPolicies only) or
+// [NewWithClusterPolicies], which apply the API server's defaulting to the
+// policies, reject what the API server's validation (or the CRDs' schema
+// and validation rules) would reject, and compile every selector against
+// the pods. [Engine.Check] then answers one [Query] with a [Verdict] that
+// explains itself, and [Engine.Matrix] fills a truth table of every pod
+// pair.
 //
 // Semantics, as the Kubernetes documentation and the upstream e2e suite
 // (test/e2e/network/netpol) define them:
@@ -25,5 +29,35 @@
 //   - A pod connecting to itself, or a pod reached from its own node, gets
 //     [Unspecified]: CNIs disagree, so no verdict is asserted.
 //
-// AdminNetworkPolicy and BaselineAdminNetworkPolicy are not evaluated.
+// Cluster-wide policies ([ClusterPolicies]: AdminNetworkPolicy and
+// BaselineAdminNetworkPolicy of v1alpha1, ClusterNetworkPolicy of v1beta1)
+// decide each direction in tiers, for the endpoint whose policies govern it
+// (never an address outside the cluster or a hostNetwork pod):
+//
+//   - Admin tier: AdminNetworkPolicies and ClusterNetworkPolicies of tier
+//     Admin whose subject selects the pod, by priority (lowest first), each
+//     policy's rules of the direction in order. The first rule whose peers
+//     and ports match decides: Allow (or Accept) allows, whatever
+//     NetworkPolicies say; Deny denies; Pass skips the rest of the tier.
+//     When policies of one priority have matching rules with different
+//     actions, implementations may apply either: the direction is
+//     [Unspecified].
+//   - NetworkPolicy tier: if some NetworkPolicy isolates the pod, it
+//     decides, as above.
+//   - Baseline tier, for a pod no NetworkPolicy isolates: the
+//     BaselineAdminNetworkPolicy (first, when there are baseline
+//     ClusterNetworkPolicies too: no API orders them), then
+//     ClusterNetworkPolicies of tier Baseline by priority; the first
+//     matching rule decides, and a Pass ends the tier.
+//   - What no tier decides is allowed.
+//
+// Peers of cluster-wide rules: namespaces and pods peers match pods as
+// selectors do (never hostNetwork pods); networks match any address, pod
+// IPs included; a nodes peer matches node addresses (hostNetwork pods and
+// pods' hostIPs), but the engine has no node labels, so unless its selector
+// selects every node it cannot tell; a domainNames peer can match only an
+// address outside the cluster, and the engine resolves no names. When a
+// rule the engine cannot judge could decide a direction, the direction is
+// [Unspecified], and so is the connection unless the other direction denies
+// it: the engine never guesses.
 package netpol

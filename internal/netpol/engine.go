@@ -23,7 +23,11 @@ type Engine struct {
 	byKey    map[string]*Pod
 	byIP     map[netip.Addr]*Pod // pod-network pods only
 	policies []*Policy           // by key
-	warnings []string
+	cluster  ClusterPolicies     // as given
+	// nodeAddrs are the addresses known to be nodes': pods' hostIPs and
+	// hostNetwork pods' IPs.
+	nodeAddrs map[netip.Addr]bool
+	warnings  []string
 }
 
 // New builds an engine. Policies may be as the API server stores them or
@@ -33,7 +37,15 @@ type Engine struct {
 // not given are assumed to carry only the kubernetes.io/metadata.name label
 // (see [Engine.Warnings]).
 func New(namespaces []corev1.Namespace, pods []corev1.Pod, policies []networkingv1.NetworkPolicy) (*Engine, error) {
-	e := &Engine{byKey: map[string]*Pod{}, byIP: map[netip.Addr]*Pod{}}
+	return NewWithClusterPolicies(namespaces, pods, policies, ClusterPolicies{})
+}
+
+// NewWithClusterPolicies is [New] with cluster-wide policies too, validated
+// as their CRDs validate them: errors.As finds an *InvalidPolicyError (with
+// its Kind) for each invalid one, NetworkPolicies' and cluster-wide ones'
+// together. See the package documentation for how the tiers combine.
+func NewWithClusterPolicies(namespaces []corev1.Namespace, pods []corev1.Pod, policies []networkingv1.NetworkPolicy, cluster ClusterPolicies) (*Engine, error) {
+	e := &Engine{byKey: map[string]*Pod{}, byIP: map[netip.Addr]*Pod{}, cluster: cluster, nodeAddrs: map[netip.Addr]bool{}}
 	c := &compiler{byName: map[string]*namespace{}, sets: map[string]*podSet{}}
 	if err := c.addNamespaces(namespaces); err != nil {
 		return nil, err
@@ -41,8 +53,12 @@ func New(namespaces []corev1.Namespace, pods []corev1.Pod, policies []networking
 	if err := e.addPods(c, pods); err != nil {
 		return nil, err
 	}
-	if err := e.addPolicies(c, policies); err != nil {
-		return nil, err
+	errs := e.addPolicies(c, policies)
+	if !cluster.Empty() {
+		errs = append(errs, e.addClusterPolicies(c, cluster)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return e, nil
 }
@@ -92,7 +108,16 @@ func (e *Engine) addPods(c *compiler, in []corev1.Pod) error {
 			c.add(ns)
 			e.warn("namespace %s (of pod %s) is not among the inputs: assuming it has no labels but %s", p.Namespace, p.Key(), namespaceNameLabel)
 		}
-		if p.Skipped != "" || p.HostNetwork {
+		if p.Skipped != "" {
+			continue
+		}
+		for _, ip := range p.HostIPs {
+			e.nodeAddrs[ip] = true
+		}
+		if p.HostNetwork {
+			for _, ip := range p.IPs {
+				e.nodeAddrs[ip] = true
+			}
 			continue
 		}
 		p.index = c.selectable
@@ -109,7 +134,9 @@ func (e *Engine) addPods(c *compiler, in []corev1.Pod) error {
 	return nil
 }
 
-func (e *Engine) addPolicies(c *compiler, in []networkingv1.NetworkPolicy) error {
+// addPolicies validates and compiles the NetworkPolicies and hands each
+// pod those that select it. It returns one error per invalid policy.
+func (e *Engine) addPolicies(c *compiler, in []networkingv1.NetworkPolicy) []error {
 	var errs []error
 	seen := map[string]bool{}
 	for i := range in {
@@ -132,7 +159,7 @@ func (e *Engine) addPolicies(c *compiler, in []networkingv1.NetworkPolicy) error
 		e.warnIgnoredRules(np)
 	}
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return errs
 	}
 	slices.SortFunc(e.policies, func(a, b *Policy) int { return cmp.Compare(a.Key(), b.Key()) })
 	for _, p := range e.policies {
@@ -164,8 +191,10 @@ func (e *Engine) warn(format string, args ...any) {
 }
 
 // Warnings returns what New assumed or ignored: namespaces not given, pods
-// sharing an IP, rules policyTypes leaves out. Skipped pods are not among
-// them: see [Pod.Skipped].
+// sharing an IP, rules policyTypes leaves out, and what the cluster-wide
+// policies' APIs leave to implementations (policies sharing a priority, a
+// BaselineAdminNetworkPolicy next to baseline ClusterNetworkPolicies).
+// Skipped pods are not among them: see [Pod.Skipped].
 func (e *Engine) Warnings() []string { return e.warnings }
 
 // Pods returns every pod given, skipped ones included, by namespace/name.
@@ -176,3 +205,7 @@ func (e *Engine) Pod(namespace, name string) *Pod { return e.byKey[namespace+"/"
 
 // Policies returns the compiled policies, by namespace/name.
 func (e *Engine) Policies() []*Policy { return e.policies }
+
+// ClusterPolicies returns the cluster-wide policies the engine was built
+// with, as given, so that an engine can be rebuilt with other pods.
+func (e *Engine) ClusterPolicies() ClusterPolicies { return e.cluster }

@@ -74,31 +74,55 @@ func (c *conn) loop() loop {
 	}
 }
 
-// result is the verdict without its explanation, for matrices.
+// result is the verdict without its explanation, for matrices. It stops
+// as soon as one direction denies.
 func (c *conn) result() Result {
-	switch {
-	case c.loop() != notLoop:
+	if c.loop() != notLoop {
 		return Unspecified
-	case c.judge(Egress, nil) && c.judge(Ingress, nil):
-		return Allow
-	default:
+	}
+	egress := c.judge(Egress, nil)
+	if egress == Deny {
 		return Deny
+	}
+	return combine(egress, c.judge(Ingress, nil))
+}
+
+// combine is the connection's result from its directions': Deny when one
+// denies, else Unspecified when the engine cannot tell one, else Allow.
+func combine(egress, ingress Result) Result {
+	switch {
+	case egress == Deny || ingress == Deny:
+		return Deny
+	case egress == Unspecified || ingress == Unspecified:
+		return Unspecified
+	default:
+		return Allow
 	}
 }
 
 // verdict is the verdict with its explanation.
 func (c *conn) verdict() Verdict {
 	v := Verdict{From: c.src.info(), To: c.dst.info(), Port: c.port, Protocol: c.protocol}
-	egress := c.judge(Egress, &v.Egress)
-	ingress := c.judge(Ingress, &v.Ingress)
-	if egress && ingress {
-		v.Result = Allow
+	v.Result = combine(c.judge(Egress, &v.Egress), c.judge(Ingress, &v.Ingress))
+	if v.Result == Unspecified {
+		v.Reason = unknownReason(&v.Egress, &v.Ingress)
 	}
 	if l := c.loop(); l != notLoop {
 		v.Reason = c.loopReason(l, v.Result)
 		v.Result = Unspecified
 	}
 	return v
+}
+
+// unknownReason says which directions the engine cannot tell, and why.
+func unknownReason(dirs ...*DirectionVerdict) string {
+	var parts []string
+	for _, dv := range dirs {
+		if dv.Result == Unspecified {
+			parts = append(parts, fmt.Sprintf("%s %s: %s", dv.Direction.word(), dv.Endpoint, dv.Reason))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (c *conn) loopReason(l loop, policies Result) string {
@@ -112,39 +136,70 @@ func (c *conn) loopReason(l loop, policies Result) string {
 	}
 }
 
-// judge reports whether direction d's policies allow the connection. When
-// out is not nil it also explains why there; otherwise it stops at the
-// first rule that allows the connection.
-func (c *conn) judge(d Direction, out *DirectionVerdict) bool {
+// judge decides direction d: the admin tier of cluster-wide policies, then
+// NetworkPolicies, then, for an endpoint no NetworkPolicy isolates, the
+// baseline tier; what none decides is allowed. The result is Unspecified
+// when a cluster-wide rule that could decide cannot be evaluated. When out
+// is not nil, judge also explains the result there; otherwise it stops as
+// soon as the result is known.
+func (c *conn) judge(d Direction, out *DirectionVerdict) Result {
 	local, remote := c.ends(d)
+	pod := local.subject()
 	var policies []*Policy
-	if pod := local.subject(); pod != nil {
+	if pod != nil {
 		policies = pod.policies[d]
 	}
 	out.open(d, local, len(policies) > 0)
-	if len(policies) == 0 {
-		return true
+	if pod == nil || (pod.cluster == nil && len(policies) == 0) {
+		return Allow
 	}
 	dst := c.dst.subject()
-	allowed, onlyIPBlocks := false, true
-	for _, p := range policies {
-		rec := out.record(p)
-		for _, r := range p.rules[d] {
-			o := r.judge(remote, c.port, c.protocol, dst)
-			if rec != nil {
-				rec.Rules = append(rec.Rules, o.explain(r, c, remote, dst))
-			}
-			if !o.allows() {
-				continue
-			}
-			if out == nil {
-				return true
-			}
-			allowed, onlyIPBlocks = true, onlyIPBlocks && o.viaIPBlock
-		}
+	if r, final := c.clusterTier(pod, adminTier, d, remote, dst, out); final {
+		return r
 	}
-	out.conclude(allowed, onlyIPBlocks, remote)
-	return allowed
+	if len(policies) > 0 {
+		// NetworkPolicies isolate the endpoint: allowed when some rule
+		// admits the connection. (Inline: it is the matrices' hot path.)
+		allowed, onlyIPBlocks := false, true
+		for _, p := range policies {
+			rec := out.record(p)
+			for _, r := range p.rules[d] {
+				o := r.judge(remote, c.port, c.protocol, dst)
+				if rec != nil {
+					rec.Rules = append(rec.Rules, o.explain(r, c, remote, dst))
+				}
+				if !o.allows() {
+					continue
+				}
+				if out == nil {
+					return Allow
+				}
+				allowed, onlyIPBlocks = true, onlyIPBlocks && o.viaIPBlock
+			}
+		}
+		out.conclude(allowed, onlyIPBlocks, remote)
+		if allowed {
+			return Allow
+		}
+		return Deny
+	}
+	r, _ := c.clusterTier(pod, baselineTier, d, remote, dst, out)
+	return r
+}
+
+// clusterTier judges direction d by the pod's cluster-wide policies of
+// tier t, explaining it in out; final is false when the tier leaves the
+// decision to what follows.
+func (c *conn) clusterTier(pod *Pod, t tier, d Direction, remote endpoint, dst *Pod, out *DirectionVerdict) (r Result, final bool) {
+	if pod.cluster == nil || len(pod.cluster[t][d]) == 0 {
+		return Allow, false
+	}
+	o := c.tier(pod.cluster[t][d], d, remote, dst)
+	out.tier(t, o, c, remote, dst)
+	if r, final = o.result(); final {
+		out.finish(r)
+	}
+	return r, final
 }
 
 // open starts the explanation of direction d for local; a nil d does

@@ -37,6 +37,15 @@ func (d Direction) field() string {
 	return "ingress"
 }
 
+// word introduces the endpoint whose policies govern the direction, as in
+// "egress from x/a".
+func (d Direction) word() string {
+	if d == Egress {
+		return "egress from"
+	}
+	return "ingress to"
+}
+
 // peersField is the name of the peers' field in a rule.
 func (d Direction) peersField() string {
 	if d == Egress {
@@ -69,7 +78,15 @@ type Pod struct {
 	// policies lists, per direction, the policies that select the pod and
 	// apply to that direction, in policy order.
 	policies [2][]*Policy
+	// cluster are the cluster-wide policies whose subject selects the pod,
+	// nil when there are none.
+	cluster *podCluster
 }
+
+// podCluster lists, per tier and direction, the cluster-wide policies whose
+// subject selects a pod and that have rules of that direction, in
+// evaluation order.
+type podCluster [2][2][]*clusterPolicy
 
 // Key returns "namespace/name".
 func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }

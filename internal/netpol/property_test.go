@@ -21,6 +21,7 @@ type world struct {
 	namespaces []corev1.Namespace
 	pods       []corev1.Pod
 	policies   []networkingv1.NetworkPolicy
+	cluster    ClusterPolicies
 }
 
 var (
@@ -323,7 +324,7 @@ func refNamespaceLabels(w world, name string) map[string]string {
 // truth is every matrix verdict of a world, keyed "from to port/protocol".
 func truth(t *testing.T, w world) map[string]Result {
 	t.Helper()
-	e, err := New(w.namespaces, w.pods, w.policies)
+	e, err := NewWithClusterPolicies(w.namespaces, w.pods, w.policies, w.cluster)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -14,8 +15,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// InvalidPolicyError is a NetworkPolicy the API server would reject.
+// InvalidPolicyError is a policy the API server would reject: a
+// NetworkPolicy, or a cluster-wide policy (whose Namespace is empty).
 type InvalidPolicyError struct {
+	// Kind is NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy
+	// or ClusterNetworkPolicy; empty means NetworkPolicy.
+	Kind            string
 	Namespace, Name string
 	Errs            field.ErrorList
 }
@@ -25,7 +30,11 @@ func (e *InvalidPolicyError) Error() string {
 	for i, err := range e.Errs {
 		msgs[i] = err.Error()
 	}
-	return fmt.Sprintf("NetworkPolicy %s/%s is invalid: %s", e.Namespace, e.Name, strings.Join(msgs, "; "))
+	kind, name := cmp.Or(e.Kind, "NetworkPolicy"), e.Name
+	if kind == "NetworkPolicy" {
+		name = e.Namespace + "/" + e.Name
+	}
+	return fmt.Sprintf("%s %s is invalid: %s", kind, name, strings.Join(msgs, "; "))
 }
 
 // Default returns a copy of p with the API server's defaults applied:
@@ -66,7 +75,7 @@ func Validate(p *networkingv1.NetworkPolicy) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &InvalidPolicyError{Namespace: p.Namespace, Name: p.Name, Errs: errs}
+	return &InvalidPolicyError{Kind: "NetworkPolicy", Namespace: p.Namespace, Name: p.Name, Errs: errs}
 }
 
 func validateSpec(spec *networkingv1.NetworkPolicySpec, path *field.Path) field.ErrorList {

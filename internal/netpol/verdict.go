@@ -17,7 +17,9 @@ const (
 	Deny Result = iota
 	Allow
 	// Unspecified is never asserted: NetworkPolicy does not define the
-	// answer, or CNIs disagree on it (a pod connecting to itself).
+	// answer, or CNIs disagree on it (a pod connecting to itself), or the
+	// engine cannot tell (a cluster-wide rule it cannot evaluate, or
+	// policies of one priority that disagree).
 	Unspecified
 )
 
@@ -77,20 +79,54 @@ func (e EndpointInfo) String() string {
 // DirectionVerdict is what one side's policies say.
 type DirectionVerdict struct {
 	Direction Direction `json:"direction"`
-	// Result is Allow or Deny.
+	// Result is Allow or Deny, or Unspecified when the engine cannot tell
+	// whether a cluster-wide rule applies (see Reason).
 	Result Result `json:"verdict"`
 	// Endpoint is the end whose policies apply: the source for egress, the
 	// destination for ingress.
 	Endpoint string `json:"endpoint"`
-	// Isolated is true when some policy selects the endpoint for this
-	// direction; then only its rules can allow the connection.
+	// Isolated is true when some NetworkPolicy selects the endpoint for
+	// this direction; then, unless an admin-tier rule decides, only its
+	// rules can allow the connection.
 	Isolated bool `json:"isolated"`
-	// Reason says why the endpoint is not isolated.
+	// Reason says why the endpoint is not isolated or, when Result is
+	// Unspecified, why the engine cannot tell.
 	Reason string `json:"reason,omitempty"`
-	// Policies are those selecting the endpoint for this direction.
+	// Policies are the NetworkPolicies selecting the endpoint for this
+	// direction, when they were consulted (no admin-tier rule decided).
 	Policies []PolicyResult `json:"policies,omitempty"`
 	// Caveats are CNI-dependent conditions on the result.
 	Caveats []string `json:"caveats,omitempty"`
+	// Admin is the admin-tier rule (of an AdminNetworkPolicy, or of a
+	// ClusterNetworkPolicy of tier Admin) that decided the direction, or
+	// that passed it on to NetworkPolicies; when Result is Unspecified,
+	// the rule the engine cannot judge, or one of two that conflict. Nil
+	// when no admin-tier rule matched.
+	Admin *TierDecision `json:"admin,omitempty"`
+	// Baseline is the baseline-tier rule (of the
+	// BaselineAdminNetworkPolicy, or of a ClusterNetworkPolicy of tier
+	// Baseline) that decided the direction, consulted because no admin
+	// rule decided and no NetworkPolicy isolates the endpoint; as Admin
+	// when Result is Unspecified.
+	Baseline *TierDecision `json:"baseline,omitempty"`
+}
+
+// TierDecision is how a rule of a cluster-wide policy judged the
+// connection.
+type TierDecision struct {
+	// Policy is "kind/name", e.g. "AdminNetworkPolicy/deny-all".
+	Policy string `json:"policy"`
+	// Rule is the rule's index in spec.ingress or spec.egress, RuleName its
+	// name (may be empty).
+	Rule     int    `json:"rule"`
+	RuleName string `json:"ruleName,omitempty"`
+	// Action is the rule's action as written: Allow, Deny or Pass
+	// (AdminNetworkPolicy, BaselineAdminNetworkPolicy), Accept, Deny or
+	// Pass (ClusterNetworkPolicy).
+	Action string `json:"action"`
+	// Detail says which peer and port matched, or why the engine cannot
+	// tell whether the rule matches.
+	Detail string `json:"detail,omitempty"`
 }
 
 // PolicyResult is how one policy's rules judged the connection.
@@ -129,15 +165,28 @@ func (v *Verdict) WriteText(w io.Writer) error {
 }
 
 func (v *DirectionVerdict) writeText(b *strings.Builder) {
-	word := "ingress to"
-	if v.Direction == Egress {
-		word = "egress from"
-	}
-	fmt.Fprintf(b, "%s %s: %s\n", word, v.Endpoint, v.Result)
-	if !v.Isolated {
-		fmt.Fprintf(b, "  not isolated: %s\n", v.Reason)
+	fmt.Fprintf(b, "%s %s: %s\n", v.Direction.word(), v.Endpoint, v.Result)
+	v.tierText(b, "admin", v.Admin)
+	switch {
+	case v.Result == Unspecified:
+		v.tierText(b, "baseline", v.Baseline)
+		fmt.Fprintf(b, "  cannot tell: %s\n", v.Reason)
 		return
+	case v.Admin != nil && v.Admin.effect() != effectPass:
+		fmt.Fprintf(b, "  the admin tier decides: NetworkPolicies are not consulted\n")
+	case !v.Isolated:
+		fmt.Fprintf(b, "  not isolated: %s\n", v.Reason)
+		v.tierText(b, "baseline", v.Baseline)
+	default:
+		v.writePolicies(b)
 	}
+	for _, c := range v.Caveats {
+		fmt.Fprintf(b, "  caveat: %s\n", c)
+	}
+}
+
+// writePolicies renders the NetworkPolicies that isolate the endpoint.
+func (v *DirectionVerdict) writePolicies(b *strings.Builder) {
 	names := make([]string, len(v.Policies))
 	for i, p := range v.Policies {
 		names[i] = p.Policy
@@ -154,9 +203,6 @@ func (v *DirectionVerdict) writeText(b *strings.Builder) {
 	if v.Result == Deny {
 		fmt.Fprintf(b, "  no rule allows the connection\n")
 	}
-	for _, c := range v.Caveats {
-		fmt.Fprintf(b, "  caveat: %s\n", c)
-	}
 }
 
 // Brief sums the verdict up on one line, e.g. "Deny (egress: not isolated;
@@ -168,8 +214,40 @@ func (v *Verdict) Brief() string {
 	return fmt.Sprintf("%s (egress: %s; ingress: %s)", v.Result, v.Egress.brief(), v.Ingress.brief())
 }
 
-// brief says which policies decided one direction.
+// brief says which policies decided one direction, e.g. "denied by admin
+// rule AdminNetworkPolicy/deny-all ingress[0]", or "not isolated, so
+// baseline rule BaselineAdminNetworkPolicy/default ingress[0] denies it".
 func (dv *DirectionVerdict) brief() string {
+	if dv.Result == Unspecified {
+		return "cannot tell: " + dv.Reason
+	}
+	if a := dv.Admin; a != nil && a.effect() != effectPass {
+		return fmt.Sprintf("%s by admin rule %s", byResult(dv.Result, "allowed", "denied"), dv.describeRule(a))
+	}
+	s := dv.networkPoliciesBrief()
+	if b := dv.Baseline; b != nil {
+		if b.effect() == effectPass {
+			s = fmt.Sprintf("not isolated; baseline rule %s passes, so it is allowed", dv.describeRule(b))
+		} else {
+			s = fmt.Sprintf("not isolated, so baseline rule %s %s it", dv.describeRule(b), byResult(dv.Result, "allows", "denies"))
+		}
+	}
+	if a := dv.Admin; a != nil {
+		s = fmt.Sprintf("admin rule %s passes to NetworkPolicies; %s", dv.describeRule(a), s)
+	}
+	return s
+}
+
+// byResult returns allow for Allow, deny otherwise.
+func byResult(r Result, allow, deny string) string {
+	if r == Allow {
+		return allow
+	}
+	return deny
+}
+
+// networkPoliciesBrief says which NetworkPolicies decided the direction.
+func (dv *DirectionVerdict) networkPoliciesBrief() string {
 	if !dv.Isolated {
 		return "not isolated"
 	}

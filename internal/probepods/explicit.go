@@ -24,6 +24,9 @@ type Cluster struct {
 	Pods []corev1.Pod
 	// Policies in scope.
 	Policies []networkingv1.NetworkPolicy
+	// ClusterPolicies are the cluster-wide network policies, which apply
+	// in every namespace.
+	ClusterPolicies netpol.ClusterPolicies
 }
 
 // hypotheticalBase is where the pods that stand for explicit cases' probe
@@ -86,7 +89,7 @@ func Explicit(specs []securityv1alpha1.ProbeCaseSpec, cl Cluster, probeLabels ma
 	if len(queries) == 0 {
 		return out, nil
 	}
-	eng, err := netpol.New(cl.Namespaces, pods, cl.Policies)
+	eng, err := netpol.NewWithClusterPolicies(cl.Namespaces, pods, cl.Policies, cl.ClusterPolicies)
 	if err != nil {
 		return nil, fmt.Errorf("building the engine for spec.cases: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/internal/clusterpolicy"
 	"github.com/palisade-sec/palisade/internal/netpol"
 	"github.com/palisade-sec/palisade/internal/probe"
 	"github.com/palisade-sec/palisade/internal/probepods"
@@ -53,7 +54,7 @@ type Plaintext func(to *corev1.Pod, port int32) probe.Code
 // ProbeNetwork plays, for PolicyProbe's probe pods in every namespace, the
 // scheduler (binding), the kubelet (addresses, the servers' startup probe,
 // the clients' termination messages) and a CNI that enforces
-// NetworkPolicies exactly as the netpol engine computes them: an allowed
+// NetworkPolicies (and AdminNetworkPolicies...) exactly as the netpol engine computes them: an allowed
 // connection is Connected, a denied one times out. An Override scripts a
 // CNI that does otherwise; NeverStart leaves the servers of a namespace
 // waiting for their image.
@@ -304,7 +305,11 @@ func (n *ProbeNetwork) engine(ctx context.Context, pods []corev1.Pod) (*netpol.E
 	if err := n.c.List(ctx, nps); err != nil {
 		return nil, err
 	}
-	return netpol.New(nss.Items, pods, nps.Items)
+	cluster, err := clusterpolicy.Read(ctx, n.c)
+	if err != nil {
+		return nil, err
+	}
+	return netpol.NewWithClusterPolicies(nss.Items, pods, nps.Items, cluster)
 }
 
 // runClient tries the client's targets and terminates it with the

@@ -10,8 +10,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/palisade-sec/palisade/internal/clusterpolicy"
 	"github.com/palisade-sec/palisade/internal/manifest"
 	"github.com/palisade-sec/palisade/internal/netpol"
 )
@@ -26,12 +28,16 @@ type inputs struct {
 	namespaces []corev1.Namespace
 	pods       []corev1.Pod
 	policies   []networkingv1.NetworkPolicy
+	// cluster are the cluster-wide policies (AdminNetworkPolicy,
+	// BaselineAdminNetworkPolicy, ClusterNetworkPolicy), as given.
+	cluster netpol.ClusterPolicies
 	// sources maps "Kind namespace/name" to the document it came from.
 	sources map[string]string
 }
 
 // load reads the files. Documents that cannot be decoded are errors; kinds
-// other than Namespace, Pod and NetworkPolicy are ignored with a warning.
+// other than Namespace, Pod, NetworkPolicy and the cluster-wide network
+// policies are ignored with a warning.
 func load(paths []string, stdin io.Reader, stderr io.Writer) (*inputs, error) {
 	objs, bad, err := manifest.ReadPaths(paths, stdin)
 	if err != nil {
@@ -48,6 +54,15 @@ func load(paths []string, stdin io.Reader, stderr io.Writer) (*inputs, error) {
 	index := map[string]int{} // key to position in its kind's slice
 	ignored := map[string]int{}
 	for _, o := range objs {
+		if u, isUnstructured := o.Obj.(*unstructured.Unstructured); isUnstructured {
+			if ok, err := clusterpolicy.Add(&in.cluster, u); ok {
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", o.Source, err)
+				}
+				in.sources[u.GetKind()+" "+u.GetName()] = o.Source
+				continue
+			}
+		}
 		if o.Obj.GetNamespace() == "" {
 			if _, isNamespace := o.Obj.(*corev1.Namespace); !isNamespace {
 				o.Obj.SetNamespace(defaultNamespace)
@@ -106,11 +121,8 @@ func warnIgnored(stderr io.Writer, ignored map[string]int) {
 	var parts []string
 	for _, kind := range slices.Sorted(maps.Keys(ignored)) {
 		parts = append(parts, fmt.Sprintf("%d %s", ignored[kind], kind))
-		if kind == "AdminNetworkPolicy" || kind == "BaselineAdminNetworkPolicy" {
-			fmt.Fprintf(stderr, "warning: %s objects are not evaluated: verdicts consider NetworkPolicies only\n", kind)
-		}
 	}
-	fmt.Fprintf(stderr, "warning: ignored %s: only Namespaces, Pods and NetworkPolicies are read\n", strings.Join(parts, ", "))
+	fmt.Fprintf(stderr, "warning: ignored %s: only Namespaces, Pods, NetworkPolicies, AdminNetworkPolicies, BaselineAdminNetworkPolicies (v1alpha1) and ClusterNetworkPolicies (v1alpha2, v1beta1) are read\n", strings.Join(parts, ", "))
 }
 
 // locate prefixes each invalid policy's error with the document it came
@@ -125,7 +137,11 @@ func (in *inputs) locate(err error) error {
 		out[i] = e
 		var invalid *netpol.InvalidPolicyError
 		if errors.As(e, &invalid) {
-			if src, ok := in.sources[policyKey(invalid.Namespace, invalid.Name)]; ok {
+			key := policyKey(invalid.Namespace, invalid.Name)
+			if invalid.Kind != "" && invalid.Kind != "NetworkPolicy" {
+				key = invalid.Kind + " " + invalid.Name
+			}
+			if src, ok := in.sources[key]; ok {
 				out[i] = fmt.Errorf("%s: %w", src, e)
 			}
 		}

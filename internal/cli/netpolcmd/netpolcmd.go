@@ -109,7 +109,7 @@ func (c *common) engine(ctx context.Context, e *env) (*netpol.Engine, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	eng, err := netpol.New(in.namespaces, in.pods, in.policies)
+	eng, err := netpol.NewWithClusterPolicies(in.namespaces, in.pods, in.policies, in.cluster)
 	if err != nil {
 		return nil, in.locate(err)
 	}

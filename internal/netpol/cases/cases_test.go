@@ -326,7 +326,7 @@ func materialise(t *testing.T, s scenario, namespaces []corev1.Namespace, probeL
 		}
 		queries = append(queries, query{c, q})
 	}
-	e, err := netpol.New(namespaces, pods, s.policies)
+	e, err := netpol.NewWithClusterPolicies(namespaces, pods, s.policies, s.cluster)
 	if err != nil {
 		t.Fatalf("materialising the probe pods: %v", err)
 	}

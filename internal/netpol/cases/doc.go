@@ -17,9 +17,10 @@
 // (keeping only the label keys some policy's pod selector mentions, which
 // selects exactly the same) and, where no such pod exists, from the
 // selectors themselves. Expected verdicts are computed by an engine
-// rebuilt with the in-scope namespaces and policies and one hypothetical
-// pod per identity and role (client or server), carrying the identity's
-// labels and [Options.ProbeLabels], at placeholder addresses: inside
+// rebuilt with the in-scope namespaces and policies, the cluster-wide
+// policies of the engine given (no case is derived from those), and one
+// hypothetical pod per identity and role (client or server), carrying the
+// identity's labels and [Options.ProbeLabels], at placeholder addresses: inside
 // [Options.ClusterNetworks] when given, else in 240.0.0.0/4 and 100::/64
 // (reserved and discard-only space).
 //

@@ -82,6 +82,7 @@ type scenario struct {
 	namespaces []corev1.Namespace
 	pods       []corev1.Pod
 	policies   []networkingv1.NetworkPolicy
+	cluster    netpol.ClusterPolicies
 }
 
 func stdScenario(t *testing.T, policies string) scenario {
@@ -91,7 +92,7 @@ func stdScenario(t *testing.T, policies string) scenario {
 
 func (s scenario) engine(t *testing.T) *netpol.Engine {
 	t.Helper()
-	e, err := netpol.New(s.namespaces, s.pods, s.policies)
+	e, err := netpol.NewWithClusterPolicies(s.namespaces, s.pods, s.policies, s.cluster)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,9 @@ type universe struct {
 	// temporaryFor is what became of each namespaceSelector that matches
 	// no namespace in scope, by the selector rendered.
 	temporaryFor map[string]temporaryOutcome
+	// cluster are the engine's cluster-wide policies, as given: expected
+	// verdicts account for them (no case is derived from them).
+	cluster netpol.ClusterPolicies
 }
 
 func newUniverse(e *netpol.Engine, opts *Options) (*universe, error) {
@@ -50,6 +53,7 @@ func newUniverse(e *netpol.Engine, opts *Options) (*universe, error) {
 		temporaryOwn:   opts.TemporaryNamespaceLabels,
 		temporary:      map[string]*temporaryNamespace{},
 		temporaryFor:   map[string]temporaryOutcome{},
+		cluster:        e.ClusterPolicies(),
 	}
 	for _, ns := range opts.Namespaces {
 		if ns.Name == "" {

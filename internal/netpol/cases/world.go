@@ -80,7 +80,7 @@ func newWorld(u *universe, opts *Options, candidates []*candidate) (*world, erro
 	for i, pp := range all {
 		pods[i] = w.hypotheticalPod(pp, opts.ProbeLabels, i+1)
 	}
-	e, err := netpol.New(u.engineNamespaces(opts.Namespaces), pods, policyObjects(u.policies))
+	e, err := netpol.NewWithClusterPolicies(u.engineNamespaces(opts.Namespaces), pods, policyObjects(u.policies), u.cluster)
 	if err != nil {
 		return nil, fmt.Errorf("building the engine with probe pods: %w", err)
 	}
