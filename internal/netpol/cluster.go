@@ -351,3 +351,27 @@ func (c *compiler) clusterPeer(index int, in *clusterPeerSpec, nodeAddrs map[net
 	}
 	return p, nil
 }
+
+// ClusterNetworks returns the CIDRs of the networks peers of the
+// cluster-wide rules that govern the pod for direction d and admit
+// port/protocol on dst: whether such a rule matches depends on the remote
+// end's address alone.
+func (p *Pod) ClusterNetworks(d Direction, port int32, protocol corev1.Protocol, dst *Pod) []netip.Prefix {
+	if p.cluster == nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, t := range []tier{adminTier, baselineTier} {
+		for _, cp := range p.cluster[t][d] {
+			for _, r := range cp.rules[d] {
+				if _, ok := r.portIndex(port, protocol, dst); !ok {
+					continue
+				}
+				for _, peer := range r.peers {
+					out = append(out, peer.networks...)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -165,7 +165,7 @@ spec:
 			exact: true,
 			wantNotes: []string{
 				"sources outside the cluster cannot be probe pods",
-				"an ipBlock that may hold the probe pods' addresses decides it",
+				"an ipBlock or a cluster-wide networks peer that may hold the probe pods' addresses decides it",
 			},
 		},
 		"egress to everywhere but the cluster: certain when the cluster networks are known": {

@@ -1,6 +1,7 @@
 package cases_test
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -60,4 +61,59 @@ spec:
 			t.Errorf("case %s comes from %s", line(c), c.Policy)
 		}
 	}
+}
+
+// TestGenerateClusterNetworksDependOnAddresses: an admin rule whose
+// networks hold part of the pod network may match the real probe pods and
+// not the planned ones, so the cases it could decide are left out with a
+// note; one holding the whole pod network decides whatever the addresses.
+func TestGenerateClusterNetworksDependOnAddresses(t *testing.T) {
+	const policies = `
+metadata: {name: allow-from-y, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`
+	anp := func(cidr string) policyv1alpha1.AdminNetworkPolicy {
+		var p policyv1alpha1.AdminNetworkPolicy
+		if err := yaml.UnmarshalStrict([]byte(`
+metadata: {name: deny-net}
+spec:
+  priority: 10
+  subject: {namespaces: {matchLabels: {ns: x}}}
+  egress: [{name: no-net, action: Deny, to: [{networks: ["`+cidr+`"]}]}]
+  ingress: [{name: no-net-in, action: Deny, from: [{namespaces: {matchLabels: {ns: "none"}}}]}]`), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	opts := cases.Options{ClusterNetworks: clusterNetworks}
+	for _, tc := range []struct {
+		name, cidr string
+		dependent  bool
+	}{
+		{"part of the pod network", halfOf(clusterNetworks[0]), true},
+		{"the whole pod network", clusterNetworks[0].String(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := stdScenario(t, policies)
+			s.cluster = netpol.ClusterPolicies{AdminNetworkPolicies: []policyv1alpha1.AdminNetworkPolicy{anp(tc.cidr)}}
+			plan := s.generate(t, opts)
+			checkPlan(t, s, opts, plan)
+			fromX := slices.ContainsFunc(plan.Cases, func(c cases.Case) bool { return c.From.Namespace == "x" })
+			noted := slices.ContainsFunc(plan.Notes, func(n string) bool {
+				return strings.Contains(n, "cluster-wide networks peer that may hold the probe pods' addresses")
+			})
+			if tc.dependent && (fromX || !noted) {
+				t.Errorf("networks %s: cases from x %v, notes %q; want none from x and a note", tc.cidr, fromX, plan.Notes)
+			}
+			if !tc.dependent && !fromX {
+				t.Errorf("networks %s: no case from x, want some (the rule matches every pod address)", tc.cidr)
+			}
+		})
+	}
+}
+
+// halfOf is the first half of n.
+func halfOf(n netip.Prefix) string {
+	return netip.PrefixFrom(n.Addr(), n.Bits()+1).String()
 }

@@ -46,7 +46,7 @@ func (g *generator) add(s *side, kind Kind, remote *probePod, ip netip.Addr, por
 		g.note("%s -> %s %s: left out: %s", c.From, destinationText(&c), port, v.Reason)
 		return
 	case dst != nil && g.ipDependent(src.pod, dst.pod, port):
-		g.note("%s -> %s %s: left out: an ipBlock that may hold the probe pods' addresses decides it, and they are known only at run time", c.From, destinationText(&c), port)
+		g.note("%s -> %s %s: left out: an ipBlock or a cluster-wide networks peer that may hold the probe pods' addresses decides it, and they are known only at run time", c.From, destinationText(&c), port)
 		return
 	}
 	c.Expected = v.Result
@@ -79,14 +79,21 @@ func explain(v *netpol.Verdict) string {
 }
 
 // ipDependent reports whether the verdict between two probe pods could
-// change with their addresses: on some side, no rule admits the remote
-// pod by selector on the port, but a rule admitting the port has an
-// ipBlock that may hold a probe pod's address.
+// change with their addresses: on some side, a cluster-wide rule admitting
+// the port has networks that hold some pod addresses but not all, or no
+// rule admits the remote pod by selector on the port but a rule admitting
+// the port has an ipBlock that may hold a probe pod's address.
 func (g *generator) ipDependent(src, dst *netpol.Pod, port Port) bool {
 	return g.sideIPDependent(netpol.Egress, src, dst, dst, port) || g.sideIPDependent(netpol.Ingress, dst, src, dst, port)
 }
 
 func (g *generator) sideIPDependent(d netpol.Direction, local, remote, dst *netpol.Pod, port Port) bool {
+	// A cluster-wide rule decides before NetworkPolicies (or where none
+	// isolates the pod): one whose networks hold some pod addresses and
+	// not others may match the real pods and not the planned ones.
+	if slices.ContainsFunc(local.ClusterNetworks(d, port.Port, port.Protocol, dst), g.world.holdsSomePods) {
+		return true
+	}
 	uncertain := false
 	for _, p := range local.Policies(d) {
 		for _, r := range p.Rules(d) {

@@ -137,6 +137,15 @@ func (w *world) mayHoldPod(b *netpol.IPBlock) bool {
 	})
 }
 
+// holdsSomePods reports whether n holds some of the addresses pods may get
+// but not all of them: whether a probe pod's address is in n depends on
+// the address.
+func (w *world) holdsSomePods(n netip.Prefix) bool {
+	return slices.ContainsFunc(w.podRanges, func(r netip.Prefix) bool {
+		return n.Overlaps(r) && !(n.Bits() <= r.Bits() && n.Contains(r.Addr()))
+	})
+}
+
 // hypotheticalPod is a running pod of pp's identity, with the n-th
 // address of each range.
 func (w *world) hypotheticalPod(pp *probePod, probeLabels map[string]string, n int) corev1.Pod {
