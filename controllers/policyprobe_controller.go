@@ -277,6 +277,10 @@ func (r *PolicyProbeReconciler) stepRun(ctx context.Context, pp *securityv1alpha
 	var stepErr error
 	wait := false
 	switch {
+	case rep.Status.Probes == nil && !now.Before(deadline):
+		// Planning failed until the deadline (the error is retried and
+		// logged each time): the run ends rather than block the next.
+		failPlan(rep, fmt.Errorf("%s: the run could not be planned within %s; the manager's log says why", ReasonRunTimeout, runTimeout(pp)))
 	case rep.Status.Probes == nil:
 		stepErr = r.plan(ctx, pp, rep, resolver)
 	case !now.Before(deadline):
@@ -448,18 +452,25 @@ func (r *PolicyProbeReconciler) probesWatching(ctx context.Context, obj client.O
 		return nil
 	}
 	var out []reconcile.Request
-	owner := ""
+	owner, ownerNS, found := "", "", false
 	if isTemporaryNamespace(obj.GetLabels()) && obj.GetNamespace() == "" {
-		owner = obj.GetLabels()[securityv1alpha1.LabelProbe]
+		owner, ownerNS = obj.GetLabels()[securityv1alpha1.LabelProbe], obj.GetLabels()[probepods.LabelProbeNamespace]
 	}
 	for _, pp := range list.Items {
-		if owner != "" && pp.Namespace == obj.GetLabels()[probepods.LabelProbeNamespace] && labelValue(pp.Name) == owner {
+		if owner != "" && pp.Namespace == ownerNS && labelValue(pp.Name) == owner {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pp)})
+			found = true
 			continue
 		}
 		if pp.Spec.RerunOnChange && (pp.Namespace == r.OperatorNamespace || pp.Namespace == ns) {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pp)})
 		}
+	}
+	if owner != "" && !found {
+		// The probe is gone (deleted while its namespace was being
+		// created, or while the operator was down): reconciling its name,
+		// as the label gives it, cleans the namespace up.
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ownerNS, Name: owner}})
 	}
 	return out
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
+	"github.com/palisade-sec/palisade/internal/kube"
 	"github.com/palisade-sec/palisade/internal/probepods"
 	"github.com/palisade-sec/palisade/internal/text"
 )
@@ -23,11 +24,11 @@ import (
 const (
 	ReasonTemporaryNamespaceTaken  = "TemporaryNamespaceTaken"
 	ReasonTemporaryNamespaceFailed = "TemporaryNamespaceFailed"
+	// ReasonTemporaryNamespaceChanged: something (an admission webhook,
+	// a policy engine generating default NetworkPolicies) changed the
+	// namespace the cases were planned for.
+	ReasonTemporaryNamespaceChanged = "TemporaryNamespaceChanged"
 )
-
-// maxTemporaryNamespaces is the most namespaces a run creates (the API's
-// limit on status.probes.temporaryNamespaces).
-const maxTemporaryNamespaces = 20
 
 // temporaryNamespaceLabels are the labels of the namespaces a probe's runs
 // create: Palisade's, and the probe's, to find them again. Case generation
@@ -50,25 +51,6 @@ func isTemporaryNamespace(lbls map[string]string) bool {
 // namespaces: it asks to, and it is in the operator's namespace.
 func (r *PolicyProbeReconciler) mayCreateNamespaces(pp *securityv1alpha1.PolicyProbe) bool {
 	return pp.Spec.AllowTemporaryNamespaces && pp.Namespace == r.OperatorNamespace
-}
-
-// missingExplicitNamespaces takes, with temporary namespaces allowed, the
-// namespaces explicit cases name that do not exist out of reasons (so
-// that the cases are probed), adds them to the cluster as they will be
-// created, and returns them; at most max.
-func missingExplicitNamespaces(reasons map[string]string, cl *probepods.Cluster, own map[string]string, max int) []securityv1alpha1.ProbeTemporaryNamespace {
-	var out []securityv1alpha1.ProbeTemporaryNamespace
-	for _, ns := range slices.Sorted(maps.Keys(reasons)) {
-		if len(out) == max || !strings.HasPrefix(reasons[ns], probepods.ReasonNamespaceNotFound) {
-			continue
-		}
-		delete(reasons, ns)
-		lbls := maps.Clone(own)
-		lbls[corev1.LabelMetadataName] = ns
-		cl.Namespaces = append(cl.Namespaces, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: lbls}})
-		out = append(out, securityv1alpha1.ProbeTemporaryNamespace{Name: ns})
-	}
-	return out
 }
 
 // namespacesReady makes sure the temporary namespaces that pending cases
@@ -102,17 +84,50 @@ func (r *PolicyProbeReconciler) namespacesReady(ctx context.Context, pp *securit
 		case !ns.DeletionTimestamp.IsZero():
 			waiting[tmp.Name] = true // an earlier run's, going away
 		case ns.Annotations[probepods.AnnotationReportUID] == string(rep.UID):
+			if changed, err := r.changed(ctx, ns, tmp, own); err != nil {
+				return nil, nil, err
+			} else if changed != "" {
+				failCases(res.Cases, uses, fmt.Sprintf("%s: %s since the run created it, so its cases' expectations no longer hold", ReasonTemporaryNamespaceChanged, changed))
+				continue
+			}
 			ready[tmp.Name] = ns.UID
 		case isTemporaryNamespace(ns.Labels) && ns.Labels[probepods.LabelProbeNamespace] == pp.Namespace && ns.Labels[securityv1alpha1.LabelProbe] == own[securityv1alpha1.LabelProbe]:
 			waiting[tmp.Name] = true
-			if err := r.deleteNamespace(ctx, ns); err != nil {
+			if deleted, err := r.deleteNamespace(ctx, ns); err != nil {
 				return nil, nil, err
+			} else if !deleted {
+				delete(waiting, tmp.Name)
+				failCases(res.Cases, uses, fmt.Sprintf("%s: namespace %s, which an earlier run created, now holds other pods, so it is neither used nor deleted", ReasonTemporaryNamespaceTaken, tmp.Name))
 			}
 		default:
 			failCases(res.Cases, uses, fmt.Sprintf("%s: namespace %s exists and this PolicyProbe did not create it, so it is neither used nor deleted", ReasonTemporaryNamespaceTaken, tmp.Name))
 		}
 	}
 	return ready, waiting, nil
+}
+
+// changed says how a temporary namespace differs from what its cases were
+// planned for (its labels, and no NetworkPolicy in it); "" when it does
+// not.
+func (r *PolicyProbeReconciler) changed(ctx context.Context, ns *corev1.Namespace, tmp securityv1alpha1.ProbeTemporaryNamespace, own map[string]string) (string, error) {
+	want := maps.Clone(tmp.Labels)
+	if want == nil {
+		want = map[string]string{}
+	}
+	maps.Copy(want, own)
+	want[corev1.LabelMetadataName] = ns.Name
+	if !maps.Equal(want, ns.Labels) {
+		return fmt.Sprintf("namespace %s got other labels (%v, planned %v)", ns.Name, ns.Labels, want), nil
+	}
+	policies := &metav1.PartialObjectMetadataList{}
+	policies.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicyList"))
+	if err := r.APIReader.List(ctx, policies, client.InNamespace(ns.Name), client.Limit(1)); err != nil {
+		return "", fmt.Errorf("listing the NetworkPolicies of namespace %s: %w", ns.Name, err)
+	}
+	if len(policies.Items) > 0 {
+		return fmt.Sprintf("namespace %s got NetworkPolicy %s", ns.Name, policies.Items[0].Name), nil
+	}
+	return "", nil
 }
 
 // createNamespace creates a temporary namespace for the run. Errors the
@@ -141,17 +156,54 @@ func (r *PolicyProbeReconciler) createNamespace(ctx context.Context, rep *securi
 	}
 }
 
-func (r *PolicyProbeReconciler) deleteNamespace(ctx context.Context, ns client.Object) error {
+// deleteNamespace deletes a temporary namespace a run created, unless
+// something else moved in: a pod Palisade did not make (a namespace of
+// that name applied by someone else since, whose labels Palisade's match),
+// or the annotation Palisade puts on the namespaces it creates gone.
+// deleted is false when it was left alone.
+func (r *PolicyProbeReconciler) deleteNamespace(ctx context.Context, ns client.Object) (deleted bool, err error) {
 	if ts := ns.GetDeletionTimestamp(); ts != nil && !ts.IsZero() {
-		return nil
+		return true, nil
 	}
-	uid := ns.GetUID()
-	err := r.Delete(ctx, ns, client.Preconditions{UID: &uid})
+	current := &corev1.Namespace{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ns), current); err != nil {
+		return client.IgnoreNotFound(err) == nil, client.IgnoreNotFound(err)
+	}
+	if why, err := r.inUse(ctx, current); err != nil || why != "" {
+		if why != "" {
+			log.FromContext(ctx).Info("Not deleting a temporary namespace: it is in use", "namespace", current.Name, "why", why)
+		}
+		return false, err
+	}
+	uid := current.UID
+	err = r.Delete(ctx, current, client.Preconditions{UID: &uid})
 	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("deleting temporary namespace %s: %w", ns.GetName(), err)
+		return false, fmt.Errorf("deleting temporary namespace %s: %w", current.Name, err)
 	}
-	log.FromContext(ctx).Info("Deleted temporary namespace", "namespace", ns.GetName())
-	return nil
+	log.FromContext(ctx).Info("Deleted temporary namespace", "namespace", current.Name)
+	return true, nil
+}
+
+// inUse says why a namespace labelled as Palisade's is not only Palisade's
+// any more; "" when it is.
+func (r *PolicyProbeReconciler) inUse(ctx context.Context, ns *corev1.Namespace) (string, error) {
+	if ns.Annotations[probepods.AnnotationReportUID] == "" {
+		return "it lacks the annotation Palisade creates it with", nil
+	}
+	pods := &corev1.PodList{}
+	why := ""
+	err := kube.ListPages(ctx, r.APIReader, pods, func() error {
+		for _, p := range pods.Items {
+			if why == "" && p.Labels[securityv1alpha1.LabelManagedBy] != securityv1alpha1.ManagedByValue {
+				why = "pod " + p.Name + " is not Palisade's"
+			}
+		}
+		return nil
+	}, client.InNamespace(ns.Name))
+	if err != nil {
+		return "", fmt.Errorf("listing the pods of namespace %s: %w", ns.Name, err)
+	}
+	return why, nil
 }
 
 // cleanupNamespaces deletes the probe's temporary namespaces that its run
@@ -169,7 +221,7 @@ func (r *PolicyProbeReconciler) cleanupNamespaces(ctx context.Context, namespace
 		if active != nil && active.Status.Probes != nil && needed(active.Status.Probes.Cases, ns.Name) {
 			continue
 		}
-		if err := r.deleteNamespace(ctx, ns); err != nil {
+		if _, err := r.deleteNamespace(ctx, ns); err != nil {
 			return err
 		}
 	}

@@ -48,11 +48,20 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 	if err != nil {
 		return err
 	}
+	var clusterNote string
+	if cl.ClusterPolicies, clusterNote, err = r.readClusterPolicies(ctx, pp); err != nil {
+		var invalid *clusterpolicy.DecodeError
+		if errors.As(err, &invalid) {
+			failPlan(rep, err)
+			return nil
+		}
+		return err
+	}
 	probeLabels := r.runOf(pp, rep, time.Time{}).Labels()
 	in := probepods.PlanInput{Report: rep.Name}
 	allowTemporary, own := r.mayCreateNamespaces(pp), temporaryNamespaceLabels(pp)
-	if note := clusterPolicyNote(cl.ClusterPolicies); note != "" {
-		in.Notes = append(in.Notes, note)
+	if clusterNote != "" {
+		in.Notes = append(in.Notes, clusterNote)
 	}
 	if pp.Spec.AllowTemporaryNamespaces && !allowTemporary {
 		in.Notes = append(in.Notes, fmt.Sprintf("spec.allowTemporaryNamespaces is ignored: only PolicyProbes in the operator's namespace (%s) may create namespaces", r.OperatorNamespace))
@@ -74,9 +83,6 @@ func (r *PolicyProbeReconciler) plan(ctx context.Context, pp *securityv1alpha1.P
 	reasons, err := r.outOfScope(ctx, pp, sp)
 	if err != nil {
 		return err
-	}
-	if allowTemporary {
-		in.TemporaryNamespaces = append(in.TemporaryNamespaces, missingExplicitNamespaces(reasons, &cl, own, maxTemporaryNamespaces-len(in.TemporaryNamespaces))...)
 	}
 	if in.Explicit, err = probepods.Explicit(pp.Spec.Cases, cl, probeLabels, func(ns string) string { return reasons[ns] }); err != nil {
 		failPlan(rep, err)
@@ -134,8 +140,12 @@ func (r *PolicyProbeReconciler) planMTLS(ctx context.Context, pp *securityv1alph
 func failPlan(rep *securityv1alpha1.ScanReport, err error) {
 	reason := securityv1alpha1.ReasonFailed
 	var invalid *netpol.InvalidPolicyError
-	if errors.As(err, &invalid) {
+	var undecodable *clusterpolicy.DecodeError
+	switch {
+	case errors.As(err, &invalid) || errors.As(err, &undecodable):
 		reason = ReasonInvalidPolicies
+	case strings.HasPrefix(err.Error(), ReasonRunTimeout+":"):
+		reason = ReasonRunTimeout
 	}
 	rep.Status.Probes = &securityv1alpha1.ProbeResults{}
 	setAnalyzerResult(rep, securityv1alpha1.AnalyzerResult{Name: AnalyzerProbe, Phase: securityv1alpha1.AnalyzerFailed, Reason: reason,
@@ -178,9 +188,6 @@ func (r *PolicyProbeReconciler) readCluster(ctx context.Context, sp scope.Scope)
 	})
 	if err != nil {
 		return cl, fmt.Errorf("reading the NetworkPolicies in scope: %w", err)
-	}
-	if cl.ClusterPolicies, err = clusterpolicy.Read(ctx, r.APIReader); err != nil {
-		return cl, fmt.Errorf("reading the cluster-wide network policies: %w", err)
 	}
 	return cl, nil
 }
@@ -445,6 +452,10 @@ func (r *PolicyProbeReconciler) createPod(ctx context.Context, rep *securityv1al
 			log.FromContext(ctx).Info("A pod of the same name from another run is in the way; waiting for it to be deleted", "pod", klog.KObj(pod))
 		}
 		return nil
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "service account"):
+		// A namespace created a moment ago has no default ServiceAccount
+		// yet, which admission wants even for pods that mount no token.
+		return &retryError{fmt.Errorf("creating probe pod %s: %w", klog.KObj(pod), err)}
 	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
 		log.FromContext(ctx).Info("Cannot create probe pod", "pod", klog.KObj(pod), "error", err.Error())
 		return fmt.Errorf("cannot create pod %s/%s: %w", pod.Namespace, pod.Name, err)

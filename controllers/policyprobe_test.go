@@ -619,16 +619,23 @@ var _ = Describe("PolicyProbe mTLS", func() {
 })
 
 var _ = Describe("PolicyProbe temporary namespaces", func() {
-	It("creates the namespaces its cases need, with the labels a selector asks for, probes from them and deletes them after the run", func() {
-		a := newNamespace("pp-tmp-a", nil)
+	// paymentsPolicies makes namespace a, whose web pods admit on 8080 the
+	// namespaces labelled team=<team>, of which there is none.
+	paymentsPolicies := func(prefix, team string) string {
+		a := newNamespace(prefix, nil)
 		createPolicy(a, "deny-all", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}})
-		createPolicy(a, "web-from-payments", networkingv1.NetworkPolicySpec{
+		createPolicy(a, "web-from-"+team, networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
-				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments"}}}},
+				From:  []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": team}}}},
 				Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(8080))}},
 			}},
 		})
+		return a
+	}
+
+	It("creates the namespace a selector needs, probes from it and deletes it after the run; never one an explicit case names", func() {
+		a := paymentsPolicies("pp-tmp-a", "payments")
 		missing := fmt.Sprintf("pp-tmp-missing-%d", GinkgoRandomSeed()%100000)
 		pp := newProbe(operatorNamespace, "tmp", []string{a}, func(pp *securityv1alpha1.PolicyProbe) {
 			pp.Spec.AllowTemporaryNamespaces = true
@@ -636,36 +643,65 @@ var _ = Describe("PolicyProbe temporary namespaces", func() {
 				From: securityv1alpha1.ProbePeer{Namespace: missing}, To: securityv1alpha1.ProbePeer{Namespace: a, PodLabels: map[string]string{"app": "web"}}}}
 		})
 		rep := runProbeToEnd(pp, "tmp-probe-g1")
-		Expect(rep.Status.Phase).To(Equal(securityv1alpha1.ReportComplete), "%+v", rep.Status.Analyzers)
 
 		tmps := rep.Status.Probes.TemporaryNamespaces
-		Expect(tmps).To(HaveLen(2))
-		var generated string
-		for _, t := range tmps {
-			if t.Name != missing {
-				generated = t.Name
-				Expect(t.Labels).To(Equal(map[string]string{"team": "payments"}))
-			}
-		}
+		Expect(tmps).To(HaveLen(1))
+		generated := tmps[0].Name
 		Expect(generated).To(HavePrefix("palisade-tmp-"))
+		Expect(tmps[0].Labels).To(Equal(map[string]string{"team": "payments"}))
 		Expect(caseLines(rep)).To(ContainElement(fmt.Sprintf("Generated %s/{} -> %s/{app=web} 8080/TCP Allow: Match", generated, a)))
-		Expect(caseNamed(rep, "from-missing").Result).To(Equal(securityv1alpha1.ProbeMatch))
-		Expect(caseNamed(rep, "from-missing").Observed).To(Equal(securityv1alpha1.ObservedTimeout))
+		Expect(caseNamed(rep, "from-missing").Result).To(Equal(securityv1alpha1.ProbeInconclusive))
+		Expect(caseNamed(rep, "from-missing").Reason).To(HavePrefix("NamespaceNotFound"))
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: missing}, &corev1.Namespace{}))).To(BeTrue(), "no namespace under a name a user chose")
 
 		// Created with Palisade's labels, and deleted once the run ended
 		// (envtest has no namespace controller to finish the deletion).
-		for _, name := range []string{generated, missing} {
+		ns := &corev1.Namespace{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: generated}, ns)).To(Succeed())
+		Expect(ns.Labels).To(HaveKeyWithValue(securityv1alpha1.LabelManagedBy, securityv1alpha1.ManagedByValue))
+		Expect(ns.Labels).To(HaveKeyWithValue(securityv1alpha1.LabelProbe, "tmp"))
+		Expect(ns.Annotations).To(HaveKeyWithValue(probepods.AnnotationReportUID, string(rep.UID)))
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: generated}, ns)).To(Succeed())
+			g.Expect(ns.DeletionTimestamp).NotTo(BeNil(), "namespace %s is deleted after the run", generated)
+		}).Should(Succeed())
+	})
+
+	It("does not trust a temporary namespace that changed, and never deletes one that holds other pods", func() {
+		a := paymentsPolicies("pp-tmp-changed", "billing")
+		probeNetwork().HoldClients(true)
+		pp := newProbe(operatorNamespace, "tmp-changed", []string{a}, func(pp *securityv1alpha1.PolicyProbe) { pp.Spec.AllowTemporaryNamespaces = true })
+		var tmp string
+		probeUntil(func(g Gomega) {
+			rep := probeReport(g, operatorNamespace, "tmp-changed-probe-g1")
+			g.Expect(rep.Status.Probes).NotTo(BeNil())
+			g.Expect(rep.Status.Probes.TemporaryNamespaces).To(HaveLen(1))
+			tmp = rep.Status.Probes.TemporaryNamespaces[0].Name
+			g.Expect(probePodsOf(g, pp)).To(ContainElement(HavePrefix(tmp + "/")))
+		})
+		// A policy engine generating a default deny in every new
+		// namespace, and someone's pod moving in.
+		createPolicy(tmp, "generated-default-deny", networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}})
+		Expect(k8sClient.Create(ctx, podAs(tmp, "squatter", ""))).To(Succeed())
+		pokeProbe(pp)
+		probeUntil(func(g Gomega) {
+			rep := probeReport(g, operatorNamespace, "tmp-changed-probe-g1")
+			for _, c := range rep.Status.Probes.Cases {
+				if c.Source.Namespace == tmp {
+					g.Expect(c.Result).To(Equal(securityv1alpha1.ProbeInconclusive), caseLine(c))
+					g.Expect(c.Reason).To(HavePrefix("TemporaryNamespaceChanged: namespace " + tmp + " got NetworkPolicy generated-default-deny"))
+				}
+			}
+		})
+		probeNetwork().HoldClients(false)
+		rep := runProbeToEnd(pp, "tmp-changed-probe-g1")
+		Expect(rep.Status.Phase.Finished()).To(BeTrue())
+		Consistently(func(g Gomega) {
 			ns := &corev1.Namespace{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
-			Expect(ns.Labels).To(HaveKeyWithValue(securityv1alpha1.LabelManagedBy, securityv1alpha1.ManagedByValue))
-			Expect(ns.Labels).To(HaveKeyWithValue(securityv1alpha1.LabelProbe, "tmp"))
-			Expect(ns.Annotations).To(HaveKeyWithValue(probepods.AnnotationReportUID, string(rep.UID)))
-			Eventually(func(g Gomega) {
-				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: name}, ns)).To(Succeed())
-				g.Expect(ns.DeletionTimestamp).NotTo(BeNil(), "namespace %s is deleted after the run", name)
-			}).Should(Succeed())
-		}
-		Expect(caseLine(caseNamed(rep, "from-missing"))).To(ContainSubstring(missing + "/{}"))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: tmp}, ns)).To(Succeed())
+			g.Expect(ns.DeletionTimestamp).To(BeNil(), "namespace %s holds a pod that is not Palisade's", tmp)
+		}).WithTimeout(2 * time.Second).Should(Succeed())
+		Expect(k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tmp}})).To(Succeed())
 	})
 
 	It("never creates a namespace for a PolicyProbe outside the operator's namespace", func() {

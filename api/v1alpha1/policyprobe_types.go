@@ -140,11 +140,11 @@ type PolicyProbeSpec struct {
 	// where it says PERMISSIVE or DISABLE a Medium finding.
 	// +optional
 	MTLS *MTLSProbe `json:"mtls,omitempty"`
-	// allowTemporaryNamespaces lets a run create a namespace that a case
-	// needs and that does not exist (an explicit case's namespace, or one
-	// carrying the labels a rule's namespaceSelector asks for), and delete
-	// it after the run. Only PolicyProbes in the operator's namespace may
-	// create namespaces.
+	// allowTemporaryNamespaces lets a run create a namespace carrying the
+	// labels a rule's namespaceSelector asks for when no namespace in scope
+	// has them (named palisade-tmp-<hash>), and delete it after the run.
+	// Only PolicyProbes in the operator's namespace may create namespaces.
+	// A namespace an explicit case names is never created.
 	// +optional
 	AllowTemporaryNamespaces bool `json:"allowTemporaryNamespaces,omitempty"`
 	// schedule in cron form, as in SecurityScan. Absent means one run per

@@ -356,6 +356,13 @@ type ProbeCase struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=16
 	MTLSMode string `json:"mtlsMode,omitempty"`
+	// bypassesSidecar is set on an MTLS case whose port the workload's
+	// sidecar does not intercept (traffic.sidecar.istio.io/
+	// excludeInboundPorts, or a port includeInboundPorts leaves out):
+	// plaintext reaches the application whatever the PeerAuthentication
+	// says.
+	// +optional
+	BypassesSidecar bool `json:"bypassesSidecar,omitempty"`
 	// policy is the namespace/name of the NetworkPolicy a generated case
 	// was derived from.
 	// +optional

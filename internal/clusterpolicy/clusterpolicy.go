@@ -41,6 +41,21 @@ var served = []schema.GroupVersionKind{
 	{Group: Group, Version: "v1alpha2", Kind: KindCluster},
 }
 
+// DecodeError is an object of a cluster-wide policy kind that does not
+// decode into the schema the engine knows (a field of another version, a
+// value of the wrong type): evaluating it without that field would be a
+// guess.
+type DecodeError struct {
+	Kind, Name string
+	Err        error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("%s %s cannot be read: %v", e.Kind, e.Name, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
 // Add converts u into its typed form and appends it to c when it is a
 // cluster-wide network policy of a version the engine reads; ok is false
 // for any other object.
@@ -50,8 +65,9 @@ func Add(c *netpol.ClusterPolicies, u *unstructured.Unstructured) (ok bool, err 
 		return false, nil
 	}
 	from := func(into any) error {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
-			return fmt.Errorf("%s %s: %w", gvk.Kind, u.GetName(), err)
+		// Strict: a field the schema lacks is an error, not dropped.
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, into, true); err != nil {
+			return &DecodeError{Kind: gvk.Kind, Name: u.GetName(), Err: err}
 		}
 		return nil
 	}

@@ -1,6 +1,7 @@
 package clusterpolicy_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,7 +48,14 @@ func TestAdd(t *testing.T) {
 	// YAML 1.1 reads an unquoted y as true: a label value that is no string.
 	bad := object("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", "bad", map[string]any{"priority": int64(1),
 		"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"ns": true}}}})
-	if ok, err := clusterpolicy.Add(&c, bad); !ok || err == nil || !strings.Contains(err.Error(), "AdminNetworkPolicy bad") {
-		t.Errorf("Add(bad) = %v, %v; want true and an error naming it", ok, err)
+	// A field of another version would be dropped: an error instead.
+	unknown := object("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", "unknown", map[string]any{"priority": int64(1), "subject": subject,
+		"ingress": []any{map[string]any{"action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{"namespaceSelector": map[string]any{}}}}}}})
+	for _, u := range []*unstructured.Unstructured{bad, unknown} {
+		ok, err := clusterpolicy.Add(&c, u)
+		var decode *clusterpolicy.DecodeError
+		if !ok || !errors.As(err, &decode) || !strings.Contains(err.Error(), "AdminNetworkPolicy "+u.GetName()) {
+			t.Errorf("Add(%s) = %v, %v; want true and a DecodeError naming it", u.GetName(), ok, err)
+		}
 	}
 }

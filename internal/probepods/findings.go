@@ -26,7 +26,7 @@ const (
 const (
 	remediationNotEnforced = "Make sure the cluster's network plugin enforces NetworkPolicy (Calico, Cilium, kube-router, Antrea do; flannel or kindnet alone do not) " +
 		"and supports what the policy uses (egress rules, named ports, endPort, ipBlock), and that it runs on every node; " +
-		"an AdminNetworkPolicy that allows the connection also overrides NetworkPolicies (Palisade does not evaluate those)."
+		"if an AdminNetworkPolicy or ClusterNetworkPolicy rule decided the case (its reason says so), check that the network plugin implements that API, not only that its CRDs are installed."
 	remediationAllowedBlocked = "Look for what else blocks the connection: another NetworkPolicy (the engine saw those in scope), an AdminNetworkPolicy, " +
 		"the network plugin's own policies, a host firewall or a service mesh's authorization policy; or correct the policy if the traffic should be denied."
 	remediationMTLSNotEnforced = "Find why plaintext reaches the application: the port excluded from interception (traffic.sidecar.istio.io/excludeInboundPorts), " +

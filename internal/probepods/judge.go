@@ -95,7 +95,9 @@ func judgeMTLS(c *securityv1alpha1.ProbeCase, o probe.Outcome) {
 		}
 	case probe.PlaintextRejected:
 		c.Observed = securityv1alpha1.ObservedPlaintextRejected
-		if strict {
+		if strict && c.BypassesSidecar {
+			c.Result, c.Reason = securityv1alpha1.ProbeInconclusive, fmt.Sprintf("The plaintext request was rejected (%s) by the application itself: the sidecar does not intercept the port", o.Reason)
+		} else if strict {
 			c.Result, c.Reason = securityv1alpha1.ProbeMatch, fmt.Sprintf("The plaintext request was rejected (%s): STRICT is enforced", o.Reason)
 		} else {
 			c.Result, c.Reason = securityv1alpha1.ProbeInconclusive, fmt.Sprintf("The plaintext request was rejected (%s) although the mode accepts plaintext: the application may close on an unexpected request", o.Reason)

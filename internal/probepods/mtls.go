@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	securityv1alpha1 "github.com/palisade-sec/palisade/api/v1alpha1"
 	"github.com/palisade-sec/palisade/internal/analyzers/mtls"
 	"github.com/palisade-sec/palisade/internal/kube"
+	"github.com/palisade-sec/palisade/internal/text"
 )
 
 // Labels that keep a probe client out of an Istio mesh: no sidecar is
@@ -21,6 +23,8 @@ const (
 	labelDataplane = "istio.io/dataplane-mode"
 	proxyContainer = "istio-proxy"
 	mtlsCasePrefix = "mtls-"
+	// maxWorkload is the API's limit on a destination's workload.
+	maxWorkload = 320
 )
 
 // outsideMesh is the identity of the clients of MTLS cases, besides their
@@ -52,7 +56,7 @@ type MTLSInput struct {
 // MTLSPlan are the MTLS cases of a run.
 type MTLSPlan struct {
 	Cases []securityv1alpha1.ProbeCase
-	// Omitted counts the workloads MaxWorkloads left out.
+	// Omitted counts the cases of the workloads MaxWorkloads left out.
 	Omitted int
 	// Notes say what was not probed and why.
 	Notes []string
@@ -96,8 +100,10 @@ func MTLSCases(in MTLSInput) MTLSPlan {
 		workloads = append(workloads, found...)
 	}
 	if len(workloads) > in.MaxWorkloads {
-		out.Omitted = len(workloads) - in.MaxWorkloads
-		out.Notes = append(out.Notes, fmt.Sprintf("mtls: %d mesh workloads beyond spec.mtls.maxWorkloads (%d) are not probed", out.Omitted, in.MaxWorkloads))
+		for _, w := range workloads[in.MaxWorkloads:] {
+			out.Omitted += len(tcpPorts(w.pod))
+		}
+		out.Notes = append(out.Notes, fmt.Sprintf("mtls: %d mesh workloads beyond spec.mtls.maxWorkloads (%d) are not probed", len(workloads)-in.MaxWorkloads, in.MaxWorkloads))
 		workloads = workloads[:in.MaxWorkloads]
 	}
 	for _, w := range workloads {
@@ -182,13 +188,42 @@ func mtlsCase(w meshWorkload, port int32) securityv1alpha1.ProbeCase {
 		expect = securityv1alpha1.ExpectDeny
 	}
 	workload := w.kind + "/" + w.name
+	bypass := w.mode.Membership == mtls.Sidecar && !intercepted(w.pod, port)
+	why := fmt.Sprintf("mTLS mode %s on port %d (%s, %s)", mode, port, decided, w.mode.Membership)
+	if bypass {
+		why += "; the sidecar does not intercept the port (traffic.sidecar.istio.io annotations)"
+	}
 	return securityv1alpha1.ProbeCase{
 		Name:   mtlsCasePrefix + shortHash(w.pod.Namespace+"/"+workload+":"+strconv.Itoa(int(port)), 10),
-		Origin: securityv1alpha1.ProbeGenerated, Check: securityv1alpha1.CheckMTLS, MTLSMode: string(mode),
+		Origin: securityv1alpha1.ProbeGenerated, Check: securityv1alpha1.CheckMTLS, MTLSMode: string(mode), BypassesSidecar: bypass,
 		Source:      securityv1alpha1.ProbeEndpoint{Namespace: w.pod.Namespace, PodLabels: outsideMesh()},
-		Destination: securityv1alpha1.ProbeEndpoint{Namespace: w.pod.Namespace, IP: w.pod.Status.PodIP, Workload: workload + ", pod " + w.pod.Name},
+		Destination: securityv1alpha1.ProbeEndpoint{Namespace: w.pod.Namespace, IP: w.pod.Status.PodIP, Workload: text.Cut(workload+", pod "+w.pod.Name, maxWorkload)},
 		Port:        port, Protocol: securityv1alpha1.ProtocolTCP, Expected: expect,
 		Result: securityv1alpha1.ProbePending,
-		Reason: fmt.Sprintf("mTLS mode %s on port %d (%s, %s)", mode, port, decided, w.mode.Membership),
+		Reason: why,
 	}
+}
+
+// Annotations that narrow the inbound ports an Istio sidecar intercepts.
+const (
+	annotationIncludeInbound = "traffic.sidecar.istio.io/includeInboundPorts"
+	annotationExcludeInbound = "traffic.sidecar.istio.io/excludeInboundPorts"
+)
+
+// intercepted tells whether the pod's sidecar intercepts inbound traffic
+// to port: every port unless includeInboundPorts lists others, and not one
+// excludeInboundPorts lists.
+func intercepted(pod *corev1.Pod, port int32) bool {
+	listed := func(list string) bool {
+		for _, p := range strings.Split(list, ",") {
+			if strings.TrimSpace(p) == strconv.Itoa(int(port)) {
+				return true
+			}
+		}
+		return false
+	}
+	if include, ok := pod.Annotations[annotationIncludeInbound]; ok && strings.TrimSpace(include) != "*" && !listed(include) {
+		return false
+	}
+	return !listed(pod.Annotations[annotationExcludeInbound])
 }

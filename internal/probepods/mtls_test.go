@@ -93,6 +93,7 @@ func TestMTLSCases(t *testing.T) {
 	}
 
 	again := MTLSCases(MTLSInput{Namespaces: []string{"shop"}, Cluster: cl, Installed: true, Policies: policies, MaxWorkloads: 1})
+	// db stays; web's two ports and noports' none are omitted.
 	if len(again.Cases) != 1 || again.Omitted != 2 || again.Cases[0].Name != plan.Cases[0].Name {
 		t.Errorf("maxWorkloads 1: %d cases, %d omitted, first %s; want 1 case (the same name as before), 2 omitted", len(again.Cases), again.Omitted, again.Cases[0].Name)
 	}
@@ -137,6 +138,8 @@ func TestJudgeMTLS(t *testing.T) {
 			Destination: securityv1alpha1.ProbeEndpoint{Namespace: "shop", IP: "10.0.0.1", Workload: "Deployment/web, pod web-1"}}
 	}
 	strict, permissive := mtlsCase("STRICT", securityv1alpha1.ExpectDeny), mtlsCase("PERMISSIVE", securityv1alpha1.ExpectAllow)
+	bypassed := mtlsCase("STRICT", securityv1alpha1.ExpectDeny)
+	bypassed.BypassesSidecar = true
 	tests := map[string]struct {
 		c        securityv1alpha1.ProbeCase
 		code     probe.Code
@@ -145,12 +148,14 @@ func TestJudgeMTLS(t *testing.T) {
 		finding  string
 		severity securityv1alpha1.Severity
 	}{
-		"strict rejects":          {strict, probe.PlaintextRejected, securityv1alpha1.ProbeMatch, securityv1alpha1.ObservedPlaintextRejected, "", ""},
-		"strict answers":          {strict, probe.PlaintextAccepted, securityv1alpha1.ProbeMismatch, securityv1alpha1.ObservedPlaintextAccepted, FindingMTLSNotEnforced, securityv1alpha1.SeverityHigh},
-		"permissive answers":      {permissive, probe.PlaintextAccepted, securityv1alpha1.ProbeMatch, securityv1alpha1.ObservedPlaintextAccepted, FindingPlaintextAccepted, securityv1alpha1.SeverityMedium},
-		"permissive rejects":      {permissive, probe.PlaintextRejected, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedPlaintextRejected, "", ""},
-		"unreachable proves none": {strict, probe.Timeout, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedTimeout, "", ""},
-		"error":                   {strict, probe.Error, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedError, "", ""},
+		"strict rejects":            {strict, probe.PlaintextRejected, securityv1alpha1.ProbeMatch, securityv1alpha1.ObservedPlaintextRejected, "", ""},
+		"strict answers":            {strict, probe.PlaintextAccepted, securityv1alpha1.ProbeMismatch, securityv1alpha1.ObservedPlaintextAccepted, FindingMTLSNotEnforced, securityv1alpha1.SeverityHigh},
+		"permissive answers":        {permissive, probe.PlaintextAccepted, securityv1alpha1.ProbeMatch, securityv1alpha1.ObservedPlaintextAccepted, FindingPlaintextAccepted, securityv1alpha1.SeverityMedium},
+		"permissive rejects":        {permissive, probe.PlaintextRejected, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedPlaintextRejected, "", ""},
+		"unreachable proves none":   {strict, probe.Timeout, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedTimeout, "", ""},
+		"bypassed port, app closes": {bypassed, probe.PlaintextRejected, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedPlaintextRejected, "", ""},
+		"bypassed port answers":     {bypassed, probe.PlaintextAccepted, securityv1alpha1.ProbeMismatch, securityv1alpha1.ObservedPlaintextAccepted, FindingMTLSNotEnforced, securityv1alpha1.SeverityHigh},
+		"error":                     {strict, probe.Error, securityv1alpha1.ProbeInconclusive, securityv1alpha1.ObservedError, "", ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -193,8 +198,38 @@ func BenchmarkMTLSCases(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		plan := MTLSCases(MTLSInput{Namespaces: names, Cluster: cl, Installed: true, Policies: policies, MaxWorkloads: 200})
-		if len(plan.Cases) != 400 || plan.Omitted != 800 {
-			b.Fatalf("%d cases, %d omitted; want 400 and 800", len(plan.Cases), plan.Omitted)
+		if len(plan.Cases) != 400 || plan.Omitted != 1600 {
+			b.Fatalf("%d cases, %d omitted; want 400 and 1600", len(plan.Cases), plan.Omitted)
 		}
+	}
+}
+
+func TestIntercepted(t *testing.T) {
+	tests := []struct {
+		annotations map[string]string
+		port        int32
+		want        bool
+	}{
+		{nil, 8080, true},
+		{map[string]string{annotationExcludeInbound: "9090, 8080"}, 8080, false},
+		{map[string]string{annotationExcludeInbound: "9090"}, 8080, true},
+		{map[string]string{annotationIncludeInbound: "9090"}, 8080, false},
+		{map[string]string{annotationIncludeInbound: "*"}, 8080, true},
+		{map[string]string{annotationIncludeInbound: ""}, 8080, false},
+		{map[string]string{annotationIncludeInbound: "8080,9090", annotationExcludeInbound: "8080"}, 8080, false},
+	}
+	for _, tc := range tests {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: tc.annotations}}
+		if got := intercepted(pod, tc.port); got != tc.want {
+			t.Errorf("intercepted(%v, %d) = %v, want %v", tc.annotations, tc.port, got, tc.want)
+		}
+	}
+	// Planned so: a sidecar pod excluding its port.
+	p := meshPod("shop", "web", "web-1", "10.0.0.1", true, true, 8080)
+	p.Annotations = map[string]string{annotationExcludeInbound: "8080"}
+	cl := Cluster{Namespaces: []corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"istio-injection": "enabled"}}}}, Pods: []corev1.Pod{p}}
+	plan := MTLSCases(MTLSInput{Namespaces: []string{"shop"}, Cluster: cl, Installed: true, MaxWorkloads: 10})
+	if len(plan.Cases) != 1 || !plan.Cases[0].BypassesSidecar || !strings.Contains(plan.Cases[0].Reason, "does not intercept") {
+		t.Errorf("cases %+v: want one that bypasses the sidecar", plan.Cases)
 	}
 }

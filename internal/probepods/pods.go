@@ -53,13 +53,16 @@ type Run struct {
 
 // Labels are those every probe pod of the run carries besides its
 // identity's: the manager's cache selects on them, and case generation
-// accounts for them.
+// accounts for them. istio.io/dataplane-mode=none keeps a probe pod out of
+// an ambient mesh: ztunnel would otherwise complete every TCP handshake
+// itself and hide what the NetworkPolicies do.
 func (r Run) Labels() map[string]string {
 	return map[string]string{
 		securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
 		securityv1alpha1.LabelProbe:     r.ProbeLabel,
 		securityv1alpha1.LabelReport:    r.ReportLabel,
 		LabelProbeNamespace:             r.Report.Namespace,
+		labelDataplane:                  "none",
 	}
 }
 

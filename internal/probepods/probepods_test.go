@@ -234,6 +234,11 @@ func checkHardened(t *testing.T, pod *corev1.Pod) {
 		ptr.Deref(s.ActiveDeadlineSeconds, 0) != 90, s.RestartPolicy != corev1.RestartPolicyNever:
 		t.Errorf("pod %s is not hardened: %+v", pod.Name, s)
 	}
+	// Out of any Istio mesh, sidecar or ambient: a proxy would answer
+	// connections itself.
+	if pod.Annotations["sidecar.istio.io/inject"] != "false" || pod.Labels["istio.io/dataplane-mode"] != "none" {
+		t.Errorf("pod %s may join a mesh: labels %v, annotations %v", pod.Name, pod.Labels, pod.Annotations)
+	}
 }
 
 func TestClientPod(t *testing.T) {
