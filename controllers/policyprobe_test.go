@@ -760,5 +760,23 @@ var _ = Describe("PolicyProbe and AdminNetworkPolicies", func() {
 		// (which enforces what the engine says) blocks it: a match.
 		Expect(caseLines(rep)).To(ContainElement(fmt.Sprintf("Generated %s/{} -> %s/{app=web} 8080/TCP Deny: Match", b, a)), strings.Join(caseLines(rep), "\n"))
 		Expect(rep.Status.Probes.Counts.Match).To(Equal(rep.Status.Probes.Counts.Total))
+
+		By("an AdminNetworkPolicy with a field Palisade does not know fails the run, rather than being half read")
+		odd := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+			"metadata": map[string]any{"name": "from-the-future-" + a},
+			"spec": map[string]any{"priority": int64(20), "subject": map[string]any{"namespaces": map[string]any{}},
+				"ingress": []any{map[string]any{"action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}, "serviceAccounts": map[string]any{}}}}}},
+		}}
+		Expect(k8sClient.Create(ctx, odd)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, odd))).To(Succeed()) })
+		pokeSpec := &securityv1alpha1.PolicyProbe{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pp), pokeSpec)).To(Succeed())
+		pokeSpec.Spec.HistoryLimit = ptr.To[int32](5)
+		Expect(k8sClient.Update(ctx, pokeSpec)).To(Succeed())
+		failed := runProbeToEnd(pp, "anp-probe-g2")
+		Expect(failed.Status.Phase).To(Equal(securityv1alpha1.ReportFailed))
+		Expect(analyzerOf(failed, "probe").Reason).To(Equal("InvalidPolicies"))
+		Expect(analyzerOf(failed, "probe").Message).To(ContainSubstring("AdminNetworkPolicy from-the-future-" + a))
 	})
 })
