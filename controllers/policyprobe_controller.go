@@ -235,34 +235,11 @@ func (r *PolicyProbeReconciler) startRun(ctx context.Context, pp *securityv1alph
 	default:
 		suffix = generationSuffix(pp.Generation)
 	}
-	rep := &securityv1alpha1.ScanReport{
-		ObjectMeta: metav1.ObjectMeta{
-			// "probe-" keeps the reports of a SecurityScan and a
-			// PolicyProbe of the same name apart. Probe pods are named
-			// after the report, with a hash where needed: a short name
-			// keeps them readable.
-			Name:      childName(pp.Name, "probe-"+suffix, 63),
-			Namespace: pp.Namespace,
-			Labels: map[string]string{
-				securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
-				securityv1alpha1.LabelProbe:     labelValue(pp.Name),
-			},
-		},
-		Spec: securityv1alpha1.ScanReportSpec{
-			Source:  securityv1alpha1.ReportSource{Kind: "PolicyProbe", Name: pp.Name, Generation: pp.Generation},
-			Trigger: trigger,
-		},
-	}
-	created, err := createRunReport(ctx, r.Client, r.APIReader, r.Scheme, pp, rep, slot, r.Clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		return rep, nil
-	}
-	log.FromContext(ctx).Info("Run started", "report", rep.Name, "trigger", trigger)
-	r.Recorder.Eventf(pp, rep, "Normal", EventRunStarted, "Probe", "Run started (%s), report %s", trigger, rep.Name)
-	return rep, nil
+	// "probe-" keeps the reports of a SecurityScan and a PolicyProbe of
+	// the same name apart. Probe pods are named after the report, with a
+	// hash where needed: a short name keeps them readable.
+	rep := newRunReport(pp, "PolicyProbe", pp.Generation, childName(pp.Name, "probe-"+suffix, 63), securityv1alpha1.LabelProbe, trigger, slot)
+	return runReports{r.Client, r.APIReader, r.Scheme, r.Recorder, r.Clock}.start(ctx, pp, rep, "Probe")
 }
 
 // stepRun carries the run in progress forward: it plans the run on the

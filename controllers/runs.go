@@ -8,6 +8,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -58,34 +60,66 @@ func pruneReports(ctx context.Context, c client.Writer, reports []securityv1alph
 	return nil
 }
 
-// createRunReport creates rep, the report of a new run of owner, controlled
-// by it, and marks it Running at now; slot is the schedule slot of a
-// scheduled run. Report names are deterministic: when rep exists already,
-// the run was started before (by an operator that restarted since), and
-// rep is filled from reader with created false, unless another object
-// controls it.
-func createRunReport(ctx context.Context, c client.Client, reader client.Reader, scheme *runtime.Scheme, owner client.Object, rep *securityv1alpha1.ScanReport, slot *time.Time, now time.Time) (created bool, err error) {
+// newRunReport is the report of a new run of owner, a SecurityScan or
+// PolicyProbe (kind) of spec generation: named name, labelled with
+// labelKey and the owner's name, so that the owner finds its reports.
+func newRunReport(owner client.Object, kind string, generation int64, name, labelKey string, trigger securityv1alpha1.RunTrigger, slot *time.Time) *securityv1alpha1.ScanReport {
+	rep := &securityv1alpha1.ScanReport{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: owner.GetNamespace(),
+			Labels: map[string]string{
+				securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
+				labelKey:                        labelValue(owner.GetName()),
+			},
+		},
+		Spec: securityv1alpha1.ScanReportSpec{
+			Source:  securityv1alpha1.ReportSource{Kind: kind, Name: owner.GetName(), Generation: generation},
+			Trigger: trigger,
+		},
+	}
 	if slot != nil {
 		rep.Spec.ScheduledTime = &metav1.Time{Time: *slot}
 	}
-	if err := controllerutil.SetControllerReference(owner, rep, scheme); err != nil {
-		return false, err
+	return rep
+}
+
+// runReports creates the reports of new runs, for both controllers.
+type runReports struct {
+	client   client.Client
+	reader   client.Reader
+	scheme   *runtime.Scheme
+	recorder events.EventRecorder
+	clock    clock.PassiveClock
+}
+
+// start creates rep, the report of a new run of owner, controlled by it,
+// marks it Running, and logs and records the start (action is the event's
+// action, Scan or Probe). Report names are deterministic: when rep exists
+// already, the run was started before (by an operator that restarted
+// since), and rep is filled from the API reader instead, unless another
+// object controls it.
+func (rr runReports) start(ctx context.Context, owner client.Object, rep *securityv1alpha1.ScanReport, action string) (*securityv1alpha1.ScanReport, error) {
+	if err := controllerutil.SetControllerReference(owner, rep, rr.scheme); err != nil {
+		return nil, err
 	}
-	if err := c.Create(ctx, rep); err != nil {
+	if err := rr.client.Create(ctx, rep); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
-			return false, fmt.Errorf("creating ScanReport %s: %w", rep.Name, err)
+			return nil, fmt.Errorf("creating ScanReport %s: %w", rep.Name, err)
 		}
-		if err := reader.Get(ctx, client.ObjectKeyFromObject(rep), rep); err != nil {
-			return false, fmt.Errorf("getting ScanReport %s: %w", rep.Name, err)
+		if err := rr.reader.Get(ctx, client.ObjectKeyFromObject(rep), rep); err != nil {
+			return nil, fmt.Errorf("getting ScanReport %s: %w", rep.Name, err)
 		}
 		if !metav1.IsControlledBy(rep, owner) {
-			return false, fmt.Errorf("ScanReport %s exists and belongs to another object; waiting for it to be deleted", rep.Name)
+			return nil, fmt.Errorf("ScanReport %s exists and belongs to another object; waiting for it to be deleted", rep.Name)
 		}
-		return false, nil
+		return rep, nil
 	}
-	rep.Status = securityv1alpha1.ScanReportStatus{Phase: securityv1alpha1.ReportRunning, StartTime: &metav1.Time{Time: now}}
-	if err := c.Status().Update(ctx, rep); err != nil {
-		return false, fmt.Errorf("marking ScanReport %s running: %w", rep.Name, err)
+	rep.Status = securityv1alpha1.ScanReportStatus{Phase: securityv1alpha1.ReportRunning, StartTime: &metav1.Time{Time: rr.clock.Now()}}
+	if err := rr.client.Status().Update(ctx, rep); err != nil {
+		return nil, fmt.Errorf("marking ScanReport %s running: %w", rep.Name, err)
 	}
-	return true, nil
+	log.FromContext(ctx).Info("Run started", "report", rep.Name, "trigger", rep.Spec.Trigger)
+	rr.recorder.Eventf(owner, rep, "Normal", EventRunStarted, action, "Run started (%s), report %s", rep.Spec.Trigger, rep.Name)
+	return rep, nil
 }

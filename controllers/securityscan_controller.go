@@ -155,30 +155,8 @@ func (r *SecurityScanReconciler) startRun(ctx context.Context, sc *securityv1alp
 	if slot != nil {
 		suffix = scheduleSuffix(*slot)
 	}
-	rep := &securityv1alpha1.ScanReport{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      childName(sc.Name, suffix, 253),
-			Namespace: sc.Namespace,
-			Labels: map[string]string{
-				securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue,
-				securityv1alpha1.LabelScan:      labelValue(sc.Name),
-			},
-		},
-		Spec: securityv1alpha1.ScanReportSpec{
-			Source:  securityv1alpha1.ReportSource{Kind: "SecurityScan", Name: sc.Name, Generation: sc.Generation},
-			Trigger: trigger,
-		},
-	}
-	created, err := createRunReport(ctx, r.Client, r.APIReader, r.Scheme, sc, rep, slot, r.Clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		return rep, nil
-	}
-	log.FromContext(ctx).Info("Run started", "report", rep.Name, "trigger", trigger)
-	r.Recorder.Eventf(sc, rep, "Normal", EventRunStarted, "Scan", "Run started (%s), report %s", trigger, rep.Name)
-	return rep, nil
+	rep := newRunReport(sc, "SecurityScan", sc.Generation, childName(sc.Name, suffix, 253), securityv1alpha1.LabelScan, trigger, slot)
+	return runReports{r.Client, r.APIReader, r.Scheme, r.Recorder, r.Clock}.start(ctx, sc, rep, "Scan")
 }
 
 // finishRun carries the run in progress forward: the in-process analyzers
