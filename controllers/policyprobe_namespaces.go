@@ -90,6 +90,12 @@ func (r *PolicyProbeReconciler) namespacesReady(ctx context.Context, pp *securit
 				failCases(res.Cases, uses, fmt.Sprintf("%s: %s since the run created it, so its cases' expectations no longer hold", ReasonTemporaryNamespaceChanged, changed))
 				continue
 			}
+			if ok, err := r.hasDefaultServiceAccount(ctx, ns.Name); err != nil {
+				return nil, nil, err
+			} else if !ok {
+				waiting[tmp.Name] = true
+				continue
+			}
 			ready[tmp.Name] = ns.UID
 		case isTemporaryNamespace(ns.Labels) && ns.Labels[probepods.LabelProbeNamespace] == pp.Namespace && ns.Labels[securityv1alpha1.LabelProbe] == own[securityv1alpha1.LabelProbe]:
 			waiting[tmp.Name] = true
@@ -128,6 +134,19 @@ func (r *PolicyProbeReconciler) changed(ctx context.Context, ns *corev1.Namespac
 		return fmt.Sprintf("namespace %s got NetworkPolicy %s", ns.Name, policies.Items[0].Name), nil
 	}
 	return "", nil
+}
+
+// hasDefaultServiceAccount tells whether a namespace's default
+// ServiceAccount exists: admission refuses pods until it does, even pods
+// that mount no token, and a namespace created a moment ago may not have
+// it yet.
+func (r *PolicyProbeReconciler) hasDefaultServiceAccount(ctx context.Context, namespace string) (bool, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccountList"))
+	if err := r.APIReader.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{"metadata.name": "default"}); err != nil {
+		return false, fmt.Errorf("listing the default ServiceAccount of namespace %s: %w", namespace, err)
+	}
+	return len(list.Items) > 0, nil
 }
 
 // createNamespace creates a temporary namespace for the run. Errors the

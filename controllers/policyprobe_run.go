@@ -452,10 +452,6 @@ func (r *PolicyProbeReconciler) createPod(ctx context.Context, rep *securityv1al
 			log.FromContext(ctx).Info("A pod of the same name from another run is in the way; waiting for it to be deleted", "pod", klog.KObj(pod))
 		}
 		return nil
-	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "service account"):
-		// A namespace created a moment ago has no default ServiceAccount
-		// yet, which admission wants even for pods that mount no token.
-		return &retryError{fmt.Errorf("creating probe pod %s: %w", klog.KObj(pod), err)}
 	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsInvalid(err):
 		log.FromContext(ctx).Info("Cannot create probe pod", "pod", klog.KObj(pod), "error", err.Error())
 		return fmt.Errorf("cannot create pod %s/%s: %w", pod.Namespace, pod.Name, err)

@@ -165,6 +165,9 @@ func (n *ProbeNetwork) Watch(ctx context.Context, w client.WithWatch) error {
 // get an address, servers start (unless stuck), and clients try their
 // targets and terminate with the outcomes in their termination message.
 func (n *ProbeNetwork) Step(ctx context.Context) error {
+	if err := n.serviceAccounts(ctx); err != nil {
+		return err
+	}
 	all := &corev1.PodList{}
 	if err := n.c.List(ctx, all); err != nil {
 		return err
@@ -225,6 +228,25 @@ func (n *ProbeNetwork) Step(ctx context.Context) error {
 	for _, p := range clients {
 		if err := n.runClient(ctx, e, p, all.Items); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// serviceAccounts plays the ServiceAccount controller for the namespaces
+// PolicyProbes create: each gets its default ServiceAccount.
+func (n *ProbeNetwork) serviceAccounts(ctx context.Context) error {
+	nss := &corev1.NamespaceList{}
+	if err := n.c.List(ctx, nss, client.MatchingLabels{securityv1alpha1.LabelManagedBy: securityv1alpha1.ManagedByValue}); err != nil {
+		return err
+	}
+	for _, ns := range nss.Items {
+		if !ns.DeletionTimestamp.IsZero() {
+			continue
+		}
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "default"}}
+		if err := n.c.Create(ctx, sa); client.IgnoreAlreadyExists(err) != nil {
+			return fmt.Errorf("creating the default ServiceAccount of %s: %w", ns.Name, err)
 		}
 	}
 	return nil
