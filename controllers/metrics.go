@@ -79,10 +79,7 @@ func (m *Metrics) RunsCounter() *prometheus.CounterVec { return m.runs }
 // runFinished records a finished run.
 func (m *Metrics) runFinished(scan *securityv1alpha1.SecurityScan, rep *securityv1alpha1.ScanReport, byCategory map[string]securityv1alpha1.SeverityCounts) {
 	ns, name := scan.Namespace, scan.Name
-	m.runs.WithLabelValues(ns, name, string(rep.Status.Phase)).Inc()
-	if rep.Status.StartTime != nil && rep.Status.CompletionTime != nil {
-		m.duration.WithLabelValues(ns, name).Observe(rep.Status.CompletionTime.Sub(rep.Status.StartTime.Time).Seconds())
-	}
+	observeRun(m.runs, m.duration, m.lastSuccess, rep, ns, name)
 	m.findings.DeletePartialMatch(prometheus.Labels{"namespace": ns, "scan": name})
 	for category, c := range byCategory {
 		for _, s := range []struct {
@@ -91,9 +88,6 @@ func (m *Metrics) runFinished(scan *securityv1alpha1.SecurityScan, rep *security
 		}{{securityv1alpha1.SeverityCritical, c.Critical}, {securityv1alpha1.SeverityHigh, c.High}, {securityv1alpha1.SeverityMedium, c.Medium}, {securityv1alpha1.SeverityLow, c.Low}, {securityv1alpha1.SeverityInfo, c.Info}} {
 			m.findings.WithLabelValues(ns, name, string(s.sev), category).Set(float64(s.n))
 		}
-	}
-	if rep.Status.Phase != securityv1alpha1.ReportFailed && rep.Status.CompletionTime != nil {
-		m.lastSuccess.WithLabelValues(ns, name).Set(float64(rep.Status.CompletionTime.Unix()))
 	}
 	m.benchNodes.DeletePartialMatch(prometheus.Labels{"namespace": ns, "scan": name})
 	if b := rep.Status.Benchmark; b != nil && b.NodeCounts != nil {
@@ -125,10 +119,7 @@ func (m *Metrics) ProbeRuns() *prometheus.CounterVec { return m.probeRuns }
 // probeRunFinished records a finished PolicyProbe run.
 func (m *Metrics) probeRunFinished(pp *securityv1alpha1.PolicyProbe, rep *securityv1alpha1.ScanReport) {
 	ns, name := pp.Namespace, pp.Name
-	m.probeRuns.WithLabelValues(ns, name, string(rep.Status.Phase)).Inc()
-	if rep.Status.StartTime != nil && rep.Status.CompletionTime != nil {
-		m.probeDuration.WithLabelValues(ns, name).Observe(rep.Status.CompletionTime.Sub(rep.Status.StartTime.Time).Seconds())
-	}
+	observeRun(m.probeRuns, m.probeDuration, m.probeLastSuccess, rep, ns, name)
 	m.probeCases.DeletePartialMatch(prometheus.Labels{"namespace": ns, "probe": name})
 	for _, check := range []securityv1alpha1.ProbeCheck{securityv1alpha1.CheckNetworkPolicy, securityv1alpha1.CheckMTLS} {
 		for _, result := range []securityv1alpha1.ProbeResult{securityv1alpha1.ProbeMatch, securityv1alpha1.ProbeMismatch, securityv1alpha1.ProbeInconclusive} {
@@ -146,9 +137,6 @@ func (m *Metrics) probeRunFinished(pp *securityv1alpha1.PolicyProbe, rep *securi
 			}
 		}
 	}
-	if rep.Status.Phase != securityv1alpha1.ReportFailed && rep.Status.CompletionTime != nil {
-		m.probeLastSuccess.WithLabelValues(ns, name).Set(float64(rep.Status.CompletionTime.Unix()))
-	}
 }
 
 // forgetProbe drops the series of a deleted PolicyProbe.
@@ -158,4 +146,17 @@ func (m *Metrics) forgetProbe(namespace, name string) {
 	m.probeDuration.DeletePartialMatch(l)
 	m.probeCases.DeletePartialMatch(l)
 	m.probeLastSuccess.DeletePartialMatch(l)
+}
+
+// observeRun records what every finished run has: its result, its
+// duration and, unless it failed, when it finished; namespace and name are
+// the owner's.
+func observeRun(runs *prometheus.CounterVec, duration *prometheus.HistogramVec, lastSuccess *prometheus.GaugeVec, rep *securityv1alpha1.ScanReport, namespace, name string) {
+	runs.WithLabelValues(namespace, name, string(rep.Status.Phase)).Inc()
+	if rep.Status.StartTime != nil && rep.Status.CompletionTime != nil {
+		duration.WithLabelValues(namespace, name).Observe(rep.Status.CompletionTime.Sub(rep.Status.StartTime.Time).Seconds())
+	}
+	if rep.Status.Phase != securityv1alpha1.ReportFailed && rep.Status.CompletionTime != nil {
+		lastSuccess.WithLabelValues(namespace, name).Set(float64(rep.Status.CompletionTime.Unix()))
+	}
 }
